@@ -1,0 +1,1 @@
+"""Human checkpoints: the rules that route a case to a person, and (elsewhere) the decisions."""

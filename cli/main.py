@@ -1,0 +1,278 @@
+"""The `rpa` command (see ../shared/contracts/cli.md)."""
+
+from __future__ import annotations
+
+import functools
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+
+import httpx
+import typer
+
+from cli.stack import Stack, StackError, StackInfo, apply_env, prefect_env, read_running_stack
+from config.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="RPA robots with mandatory human checkpoints: run the stack, the sandbox and batches.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+sandbox_app = typer.Typer(help="The stand-in municipal case system.", no_args_is_help=True)
+run_app = typer.Typer(help="Start one batch run of a process.", no_args_is_help=True)
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(run_app, name="run")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print a one-line error on stderr and exit non-zero."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn the errors a user can fix into one line on stderr and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from config.rules import RulesConfigError
+        from robots.session import BrowserNotFound
+        from sandbox import SeedError
+
+        try:
+            return command(*args, **kwargs)
+        except (StackError, SeedError, BrowserNotFound, RulesConfigError) as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            typer.echo("stopped", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValueError as exc:
+        fail(f"invalid settings: {exc}".replace("\n", " "))
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM is a requested, clean shutdown: unwind (stopping what we started), exit 0."""
+
+    def handler(signum: int, frame: Any) -> NoReturn:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+@sandbox_app.command("serve")
+@_one_line_errors
+def sandbox_serve(
+    seed: Annotated[
+        Path | None, typer.Option(help="Seed file in the data contract's shape.", dir_okay=False)
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: RPA_SANDBOX__PORT).")] = None,
+) -> None:
+    """Serve the sandbox case system alone, until Ctrl-C."""
+    from sandbox import generate_sample, load_seed, parse_seed
+    from sandbox.server import serve
+
+    settings = _settings()
+    data = load_seed(seed) if seed else parse_seed(generate_sample(settings.sandbox.sample_cases), source="sample")
+    config = settings.sandbox.model_copy(update={"port": port}) if port else settings.sandbox
+    typer.echo(
+        f"Sandbox case system at http://{config.host}:{config.port} "
+        f"({len(data.notifications)} notifications; user {config.username!r})"
+    )
+    _stop_on_sigterm()
+    serve(data, config)
+
+
+@sandbox_app.command("sample")
+def sandbox_sample(
+    out: Annotated[Path, typer.Option(help="Where to write the seed file.", dir_okay=False)],
+    cases: Annotated[int, typer.Option(min=1, help="Number of notifications.")] = 40,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same data).")] = 7,
+) -> None:
+    """Write generated sample data as a seed file of the data contract's shape."""
+    from sandbox import generate_sample
+
+    out.write_text(json.dumps(generate_sample(cases, seed=seed), ensure_ascii=False, indent=1))
+    typer.echo(f"Wrote {cases} notifications to {out}")
+
+
+@run_app.command("change-of-address")
+@_one_line_errors
+def run_change_of_address(
+    target: Annotated[
+        str | None, typer.Option(help="Case system URL (default: the sandbox of `rpa up`).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Handle at most N cases.")] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=32, help="Parallel browser contexts.")
+    ] = None,
+) -> None:
+    """Run one change-of-address batch through Prefect, wait for it and print the summary."""
+    settings = _settings()
+    _preflight_browser(settings)
+    running = read_running_stack(settings)
+    params: dict[str, Any] = {"limit": limit, "concurrency": concurrency}
+    if running is not None:
+        url = target or settings.target.url or running.sandbox_url
+        if not url:
+            fail("the running `rpa up` has no sandbox: pass --target URL")
+        _check_target(url)
+        apply_env(prefect_env(settings, running.prefect_api_url))
+        _print_summary(_run(params | {"target_url": url}), running)
+        return
+    url = target or settings.target.url
+    if not url:
+        fail("no case system to work in: start `rpa up` or pass --target URL")
+    _check_target(url)
+    _stop_on_sigterm()
+    with Stack(settings) as stack:
+        typer.echo("Starting a local Prefect server for this run...", err=True)
+        api_url = stack.start_prefect()
+        apply_env(prefect_env(settings, api_url))
+        stack.start_runner(url)
+        _print_summary(_run(params | {"target_url": url}), stack.info())
+
+
+@app.command("up")
+@_one_line_errors
+def up(
+    seed: Annotated[
+        Path | None, typer.Option(help="Seed the sandbox from this file.", dir_okay=False)
+    ] = None,
+    sandbox_port: Annotated[int | None, typer.Option(help="Port of the sandbox.")] = None,
+) -> None:
+    """Start Prefect, the served deployments and the sandbox, until Ctrl-C or SIGTERM."""
+    settings = _settings()
+    _stop_on_sigterm()
+    with _started_stack(settings, seed, sandbox_port) as stack:
+        _print_urls(stack.info())
+        typer.echo("Running. Stop with Ctrl-C.")
+        _wait_forever()
+
+
+@app.command("demo")
+@_one_line_errors
+def demo(
+    exit_when_idle: Annotated[
+        bool,
+        typer.Option(help="Exit 0 once the batch is done and only human decisions are pending."),
+    ] = False,
+    concurrency: Annotated[
+        int | None, typer.Option(min=1, max=32, help="Parallel browser contexts.")
+    ] = None,
+) -> None:
+    """`rpa up` with the bundled sample data, then one batch run and its summary."""
+    settings = _settings()
+    _preflight_browser(settings)
+    _stop_on_sigterm()
+    with _started_stack(settings, None, None) as stack:
+        info = stack.info()
+        _print_urls(info)
+        summary = _run({"target_url": info.sandbox_url, "concurrency": concurrency})
+        _print_summary(summary, info)
+        if exit_when_idle:
+            return
+        typer.echo("Still running, so you can look around. Stop with Ctrl-C.")
+        _wait_forever()
+
+
+class _StartedStack:
+    def __init__(self, settings: Settings, seed: Path | None, port: int | None) -> None:
+        self.stack = Stack(settings)
+        self.seed = seed
+        self.port = port
+
+    def __enter__(self) -> Stack:
+        stack = self.stack.__enter__()
+        try:
+            if read_running_stack(stack.settings) is not None:
+                raise StackError(
+                    f"an `rpa up` already runs with RPA_HOME={stack.settings.home}; "
+                    "stop it or use another RPA_HOME"
+                )
+            typer.echo("Starting the sandbox, Prefect and the deployment runner...", err=True)
+            sandbox_url = stack.start_sandbox(self.seed, self.port)
+            api_url = stack.start_prefect()
+            apply_env(prefect_env(stack.settings, api_url))
+            stack.start_runner(sandbox_url)
+            stack.publish()
+        except BaseException:
+            stack.stop()
+            raise
+        return stack
+
+    def __exit__(self, *exc: object) -> None:
+        self.stack.stop()
+
+
+def _started_stack(settings: Settings, seed: Path | None, port: int | None) -> _StartedStack:
+    return _StartedStack(settings, seed, port)
+
+
+def _run(params: dict[str, Any]) -> Any:
+    from cli.runs import RunFailed, run_batch, terminal_progress
+
+    try:
+        _, summary = run_batch(params, on_progress=terminal_progress())
+    except RunFailed as exc:
+        fail(str(exc).splitlines()[0])
+    return summary
+
+
+def _print_summary(summary: Any, info: StackInfo) -> None:
+    for line in summary.lines():
+        typer.echo(line)
+    waiting = len(summary.waiting)
+    if waiting:
+        sandbox = info.sandbox_url or summary.target_url
+        typer.echo(
+            f"{waiting} cases wait for a human. They are marked in progress in the case system "
+            f"({sandbox}/sager?status=in_progress); a caseworker resolves each there."
+        )
+    typer.echo(f"Prefect UI: {info.prefect_ui_url}/runs")
+
+
+def _print_urls(info: StackInfo) -> None:
+    typer.echo(f"Prefect UI:  {info.prefect_ui_url}")
+    if info.sandbox_url:
+        typer.echo(f"Sandbox:     {info.sandbox_url}  (log in as robot / robot-demo)")
+
+
+def _preflight_browser(settings: Settings) -> None:
+    from robots.session import find_browser
+
+    find_browser(settings.browser)
+
+
+def _check_target(url: str) -> None:
+    try:
+        httpx.get(f"{url.rstrip('/')}/login", timeout=5.0)
+    except httpx.HTTPError:
+        fail(f"the case system does not answer at {url}: start it (`rpa sandbox serve`) or fix --target")
+
+
+def _wait_forever() -> None:
+    while True:
+        time.sleep(3600)
+
+
+def main() -> None:
+    """Entry point for `python -m cli.main`."""
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Starting a batch run through the served deployment and following it to its end."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+from prefect import get_client
+from prefect.client.schemas.filters import (
+    ArtifactFilter,
+    ArtifactFilterKey,
+    FlowRunFilter,
+    FlowRunFilterId,
+)
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
+
+from flows.change_of_address import DEPLOYMENT_NAME
+from flows.summary import BatchSummary
+
+FULL_NAME = f"process-inbox/{DEPLOYMENT_NAME}"
+
+
+class RunFailed(RuntimeError):
+    """The batch run ended in a state other than Completed."""
+
+
+def deployment_exists() -> bool:
+    """True once the runner has registered the deployment with the server."""
+
+    async def _check() -> bool:
+        async with get_client() as client:
+            try:
+                await client.read_deployment_by_name(FULL_NAME)
+            except ObjectNotFound:
+                return False
+            return True
+
+    try:
+        return asyncio.run(_check())
+    except Exception:  # the server may be busy starting; the caller polls again
+        return False
+
+
+def run_batch(
+    parameters: dict[str, Any],
+    *,
+    on_progress: Callable[[float, str], None] | None = None,
+    poll_s: float = 1.0,
+) -> tuple[UUID, BatchSummary]:
+    """Start a batch run of the deployment, wait for it, and return its summary."""
+    return asyncio.run(_run_batch(parameters, on_progress, poll_s))
+
+
+async def _run_batch(
+    parameters: dict[str, Any], on_progress: Callable[[float, str], None] | None, poll_s: float
+) -> tuple[UUID, BatchSummary]:
+    flow_run = await run_deployment(FULL_NAME, parameters=parameters, timeout=0)
+    async with get_client() as client:
+        artifacts = ArtifactFilter(key=ArtifactFilterKey(any_=["change-of-address-progress"]))
+        runs = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
+        started = time.monotonic()
+        while True:
+            flow_run = await client.read_flow_run(flow_run.id)
+            state = flow_run.state
+            if state is not None and state.is_final():
+                break
+            if on_progress is not None:
+                found = await client.read_artifacts(artifact_filter=artifacts, flow_run_filter=runs)
+                progress = float(found[0].data) if found and found[0].data is not None else 0.0
+                label = state.name if state is not None else "Pending"
+                on_progress(progress, f"{label}, {time.monotonic() - started:.0f} s")
+            await asyncio.sleep(poll_s)
+    if not state.is_completed():
+        raise RunFailed(f"batch run {flow_run.name} ended {state.name}: {state.message}")
+    summary = await state.aresult()
+    if not isinstance(summary, BatchSummary):
+        raise RunFailed(f"batch run {flow_run.name} returned no summary")
+    return flow_run.id, summary
+
+
+def terminal_progress() -> Callable[[float, str], None]:
+    """A progress printer: one updating line on a terminal, a line per 10 % otherwise."""
+    last = [-1]
+
+    def show(percent: float, label: str) -> None:
+        if sys.stderr.isatty():
+            bar = "#" * int(percent / 5)
+            sys.stderr.write(f"\r  [{bar:<20}] {percent:5.1f} %  {label}   ")
+            sys.stderr.flush()
+            if percent >= 100:
+                sys.stderr.write("\n")
+        elif int(percent // 10) != last[0]:
+            last[0] = int(percent // 10)
+            sys.stderr.write(f"  {percent:5.1f} % ({label})\n")
+
+    return show

@@ -1,0 +1,140 @@
+"""Settings for every part of the product, read from `RPA_*` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Passwords that ship with the demo. They are fine on a laptop, never in production.
+_PLACEHOLDER_SECRETS = {"robot-demo", "changeme", "secret", "password", ""}
+
+
+class BrowserSettings(BaseModel):
+    """How the robots find and drive a browser."""
+
+    executable_path: Path | None = Field(
+        default=None,
+        description="Chromium to launch. Empty: Playwright's own Chromium where installed, "
+        "else /usr/lib/chromium/chromium-headless-shell, else /usr/bin/chromium.",
+    )
+    headless: bool = Field(default=True, description="Run the browser without a window.")
+    timeout_ms: int = Field(
+        default=15_000, gt=0, description="How long a robot waits for a page or an element."
+    )
+    trace: bool = Field(
+        default=False, description="Record a Playwright trace per case, kept when the case fails."
+    )
+    concurrency: int = Field(
+        default=2, ge=1, le=32, description="Parallel browser contexts in a batch run."
+    )
+
+
+class TargetSettings(BaseModel):
+    """The case system the robot works in (the sandbox by default)."""
+
+    url: str | None = Field(
+        default=None,
+        description="Base URL of the case system. Empty: the sandbox of `rpa up`.",
+    )
+    username: str = Field(default="robot", description="The robot's user in the case system.")
+    password: SecretStr = Field(
+        default=SecretStr("robot-demo"), description="The robot's password in the case system."
+    )
+    page_size: int = Field(default=25, ge=1, description="Cases per inbox page (read-only hint).")
+
+
+class SandboxSettings(BaseModel):
+    """The stand-in municipal case system."""
+
+    host: str = Field(default="127.0.0.1", description="Interface the sandbox listens on.")
+    port: int = Field(default=8700, ge=0, le=65535, description="Port of the sandbox (0: any).")
+    username: str = Field(default="robot", description="The one user the sandbox accepts.")
+    password: SecretStr = Field(
+        default=SecretStr("robot-demo"), description="That user's password."
+    )
+    state_api: bool = Field(
+        default=True,
+        description="Serve GET /api/state (demo and test mode). Off in anything like production.",
+    )
+    test_hooks: bool = Field(
+        default=False,
+        description="Serve /api/test/* for injecting faults (tests and benchmarks only).",
+    )
+    session_minutes: int = Field(default=60, ge=1, description="Login session lifetime.")
+    page_size: int = Field(default=25, ge=1, le=500, description="Cases per inbox page.")
+    sample_cases: int = Field(
+        default=40, ge=1, description="Cases in the bundled sample data when no seed is given."
+    )
+
+
+class PrefectSettings(BaseModel):
+    """The local Prefect server that `rpa up` and `rpa run` start when none is configured."""
+
+    host: str = Field(default="127.0.0.1", description="Interface of the local Prefect server.")
+    port: int = Field(default=4200, ge=1, le=65535, description="Port of the local Prefect server.")
+    start_timeout_s: float = Field(
+        default=90.0, gt=0, description="How long to wait for a local server to become healthy."
+    )
+
+
+class Settings(BaseSettings):
+    """All settings; environment variables `RPA_<FIELD>` and `RPA_<GROUP>__<FIELD>`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RPA_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    environment: Literal["development", "production"] = Field(
+        default="development",
+        description="`production` refuses the demo passwords.",
+    )
+    home: Path = Field(
+        default=Path(".rpa"),
+        description="Directory for all state: databases, Prefect home, screenshots, traces.",
+    )
+    locale: Literal["da", "en"] = Field(
+        default="da", description="Language of reasons and explanations shown to people."
+    )
+    rules_file: Path | None = Field(
+        default=None,
+        description="YAML with rule switches and thresholds. Empty: the bundled defaults.",
+    )
+    retry_delays_s: list[float] = Field(
+        default=[2.0, 10.0],
+        description="Delays between retries of a case after a system error (timeouts, 5xx, "
+        "a lost session); one retry per entry. Business reasons are never retried.",
+    )
+    browser: BrowserSettings = Field(default_factory=BrowserSettings)
+    target: TargetSettings = Field(default_factory=TargetSettings)
+    sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
+    prefect: PrefectSettings = Field(default_factory=PrefectSettings)
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.environment != "production":
+            return self
+        if self.target.password.get_secret_value() in _PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "RPA_TARGET__PASSWORD is a demo placeholder; set the robot's real password"
+            )
+        return self
+
+    @property
+    def artifacts_dir(self) -> Path:
+        """Where screenshots and traces of failed cases go."""
+        return self.home / "artifacts"
+
+    @property
+    def prefect_home(self) -> Path:
+        """PREFECT_HOME of a local server started by `rpa`."""
+        return self.home / "prefect"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, read once from the environment."""
+    return Settings()

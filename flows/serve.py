@@ -1,0 +1,28 @@
+"""The served deployments: the runner that executes batch runs (and, later, resumed checkpoints)."""
+
+from __future__ import annotations
+
+import logging
+
+from prefect import serve
+
+from flows.change_of_address import DEPLOYMENT_NAME, process_inbox
+
+log = logging.getLogger(__name__)
+
+
+def serve_deployments(*, limit: int | None = None) -> None:
+    """Serve every deployment of the product until the process is stopped."""
+    serve(
+        process_inbox.to_deployment(
+            name=DEPLOYMENT_NAME,
+            description="Handle every open change-of-address notification in the case system.",
+            tags=["change-of-address"],
+        ),
+        limit=limit,
+        print_starting_message=False,
+    )
+
+
+if __name__ == "__main__":
+    serve_deployments()

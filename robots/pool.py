@@ -1,0 +1,59 @@
+"""N browser contexts of one browser, each with its own robot: the lanes of a batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Generic, TypeVar
+
+from playwright.async_api import BrowserContext, Page
+
+from robots.session import BrowserSession
+
+RobotT = TypeVar("RobotT")
+
+
+@dataclass
+class Lane(Generic[RobotT]):
+    """One browser context with one page and the robot working in it."""
+
+    index: int
+    context: BrowserContext
+    page: Page
+    robot: RobotT
+
+
+class RobotPool(Generic[RobotT]):
+    """Opens `size` lanes in a browser session and closes them again."""
+
+    def __init__(
+        self, session: BrowserSession, size: int, make_robot: Callable[[Page], RobotT]
+    ) -> None:
+        if size < 1:
+            raise ValueError(f"a robot pool needs at least one lane, not {size}")
+        self.session = session
+        self.size = size
+        self.make_robot = make_robot
+        self.lanes: list[Lane[RobotT]] = []
+
+    async def __aenter__(self) -> RobotPool[RobotT]:
+        for index in range(self.size):
+            context = await self.session.new_context()
+            page = await context.new_page()
+            self.lanes.append(Lane(index, context, page, self.make_robot(page)))
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for lane in self.lanes:
+            await lane.context.close()
+        self.lanes.clear()
+
+    def lane(self, index: int) -> Lane[RobotT]:
+        """The lane with this index."""
+        return self.lanes[index]

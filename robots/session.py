@@ -1,0 +1,190 @@
+"""Browser launch, contexts, screenshots and traces for every robot.
+
+A robot gets a logged-in `BrowserContext` per lane from here and never
+launches a browser itself. No Prefect, no Slack: a robot runs from a plain script.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
+from playwright.async_api import Error as PlaywrightError
+
+from config.settings import BrowserSettings
+
+log = logging.getLogger(__name__)
+
+# Debian's browsers, in order of preference: the headless shell uses about a
+# quarter less CPU and half the memory, and never calls home.
+DEBIAN_CANDIDATES = (
+    Path("/usr/lib/chromium/chromium-headless-shell"),
+    Path("/usr/bin/chromium"),
+)
+
+# Without these, Chromium keeps trying to reach Google's services; on a closed
+# network that costs CPU and floods the log. No --disable-features: it would
+# replace Playwright's own list.
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+INSTALL_HINT = (
+    "install one with `apt-get install chromium-headless-shell` (Debian) or "
+    "`playwright install chromium`, or set RPA_BROWSER__EXECUTABLE_PATH"
+)
+
+
+class BrowserNotFound(RuntimeError):
+    """No usable Chromium on this machine."""
+
+
+async def launch_browser(playwright: Playwright, settings: BrowserSettings) -> Browser:
+    """Launch Chromium: the configured one, else Playwright's own, else Debian's."""
+    if settings.executable_path is not None:
+        path = settings.executable_path
+        if not path.exists():
+            raise BrowserNotFound(f"Chromium not found at {path}: {INSTALL_HINT}")
+        return await _launch(playwright, settings, path)
+    if Path(playwright.chromium.executable_path).exists():
+        try:
+            return await _launch(playwright, settings, None)
+        except PlaywrightError as exc:
+            # Playwright's full Chromium may be there without its headless shell.
+            log.info("Playwright's own Chromium did not start (%s); trying Debian's", exc)
+    for candidate in DEBIAN_CANDIDATES:
+        if candidate.exists():
+            return await _launch(playwright, settings, candidate)
+    raise BrowserNotFound(f"No Chromium found: {INSTALL_HINT}")
+
+
+async def _launch(playwright: Playwright, settings: BrowserSettings, path: Path | None) -> Browser:
+    log.info("Launching %s", path or "Playwright's Chromium")
+    return await playwright.chromium.launch(
+        executable_path=path,
+        headless=settings.headless,
+        args=list(CHROMIUM_ARGS),
+    )
+
+
+class BrowserSession:
+    """One browser for a batch; hands out contexts and keeps failure evidence."""
+
+    def __init__(self, settings: BrowserSettings, artifacts_dir: Path) -> None:
+        self.settings = settings
+        self.artifacts_dir = artifacts_dir
+        self._playwright: Playwright | None = None
+        self._browser: Browser | None = None
+
+    async def __aenter__(self) -> BrowserSession:
+        self._playwright = await async_playwright().start()
+        try:
+            self._browser = await launch_browser(self._playwright, self.settings)
+        except BaseException:
+            await self._playwright.stop()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._browser is not None:
+            await self._browser.close()
+        if self._playwright is not None:
+            await self._playwright.stop()
+
+    @property
+    def browser(self) -> Browser:
+        """The running browser."""
+        if self._browser is None:
+            raise RuntimeError("BrowserSession is not started: use `async with`")
+        return self._browser
+
+    async def new_context(self) -> BrowserContext:
+        """A fresh context (own cookies) with the configured timeout and tracing."""
+        context = await self.browser.new_context(locale="da-DK", timezone_id="Europe/Copenhagen")
+        context.set_default_timeout(self.settings.timeout_ms)
+        if self.settings.trace:
+            await context.tracing.start(screenshots=True, snapshots=True)
+        return context
+
+    @asynccontextmanager
+    async def context(self) -> AsyncIterator[BrowserContext]:
+        """A context that is closed when the block ends."""
+        context = await self.new_context()
+        try:
+            yield context
+        finally:
+            await context.close()
+
+    async def start_case(self, context: BrowserContext) -> None:
+        """Begin a trace chunk for one case (when tracing is on)."""
+        if self.settings.trace:
+            await context.tracing.start_chunk()
+
+    async def end_case(self, context: BrowserContext, name: str, *, failed: bool) -> Path | None:
+        """End the case's trace chunk: kept when the case failed, dropped otherwise."""
+        if not self.settings.trace:
+            return None
+        if not failed:
+            await context.tracing.stop_chunk()
+            return None
+        path = self.artifacts_dir / f"{safe_name(name)}.trace.zip"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        await context.tracing.stop_chunk(path=path)
+        return path
+
+    async def screenshot(self, page: Page, name: str) -> Path | None:
+        """Save a full-page screenshot as evidence; never raises (it runs while failing)."""
+        path = self.artifacts_dir / f"{safe_name(name)}.png"
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=path, full_page=True, timeout=5_000)
+        except (PlaywrightError, OSError) as exc:
+            log.warning("Could not save a screenshot %s: %s", path.name, exc)
+            return None
+        return path
+
+
+def safe_name(name: str) -> str:
+    """A file-name-safe version of a case id or label."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name)[:120] or "unnamed"
+
+
+def find_browser(settings: BrowserSettings) -> Path | None:
+    """Check before a batch that a Chromium exists; None means Playwright's own."""
+    if settings.executable_path is not None:
+        if not settings.executable_path.exists():
+            raise BrowserNotFound(
+                f"Chromium not found at {settings.executable_path}: {INSTALL_HINT}"
+            )
+        return settings.executable_path
+    if _playwright_chromium().exists():
+        return None
+    for candidate in DEBIAN_CANDIDATES:
+        if candidate.exists():
+            return candidate
+    raise BrowserNotFound(f"No Chromium found: {INSTALL_HINT}")
+
+
+def _playwright_chromium() -> Path:
+    # Asking a running Playwright is the only public way to learn where its
+    # browser would be; the sync API is fine here, before any event loop runs.
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        return Path(playwright.chromium.executable_path)

@@ -1,0 +1,135 @@
+"""The sandbox web app: a stand-in municipal case system with its two registers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from config.settings import SandboxSettings
+from sandbox import routes_cases, routes_registers
+from sandbox.records import ConflictError, Fault, InvalidInputError, NotFoundError, StoreError
+from sandbox.seed import Seed
+from sandbox.sessions import Sessions
+from sandbox.store import Store
+from sandbox.web import LoginRequired, error_page, login_url, sessions_of, store_of
+
+logger = logging.getLogger(__name__)
+_STATUS_OF: tuple[tuple[type[StoreError], int], ...] = (
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InvalidInputError, 422),
+)
+_MESSAGES = {404: "Siden findes ikke", 405: "Handlingen er ikke tilladt her"}
+
+
+class FaultRequest(BaseModel):
+    """POST /api/test/faults: make the next `times` matching requests fail with `status`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path_prefix: str = Field(min_length=1)
+    method: str | None = None
+    status: int = Field(default=500, ge=400, le=599)
+    times: int = Field(default=1, ge=1)
+
+
+def create_app(
+    seed: Seed, settings: SandboxSettings, *, clock: Callable[[], float] | None = None
+) -> FastAPI:
+    """The sandbox app over a fresh store built from the seed (`clock` ages sessions in tests)."""
+    app = FastAPI(title="Flyttesystemet – Sandkasse", docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.store = Store(seed)
+    app.state.sessions = (
+        Sessions(settings.session_minutes, clock=clock)
+        if clock
+        else Sessions(settings.session_minutes)
+    )
+    app.include_router(routes_cases.router)
+    app.include_router(routes_registers.router)
+    app.include_router(_api_router(settings))
+    _add_error_handlers(app)
+
+    @app.middleware("http")
+    async def inject_faults(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        path = request.url.path
+        if not path.startswith("/api/test/"):
+            status = store_of(request).take_fault(request.method, path)
+            if status is not None:
+                logger.warning("injected fault %s for %s %s", status, request.method, path)
+                message = "Intern fejl: systemet kunne ikke behandle forespørgslen. Prøv igen."
+                return error_page(request, status, message, title="Intern fejl")
+        return await call_next(request)
+
+    return app
+
+
+def _api_router(settings: SandboxSettings) -> APIRouter:
+    router = APIRouter(prefix="/api")
+
+    @router.get("/health")
+    def health(request: Request) -> dict[str, Any]:
+        """Liveness and the number of cases."""
+        return {"status": "ok", "cases": store_of(request).count_cases()}
+
+    if settings.state_api:
+
+        @router.get("/state")
+        def state(request: Request) -> dict[str, Any]:
+            """Every notification's status and every registration (the contract's JSON)."""
+            return store_of(request).state()
+
+    if settings.test_hooks:
+
+        @router.post("/test/faults")
+        def add_fault(request: Request, fault: FaultRequest) -> dict[str, str]:
+            """Make the next matching requests fail."""
+            store_of(request).add_fault(Fault(**fault.model_dump()))
+            return {"status": "ok"}
+
+        @router.delete("/test/faults")
+        def clear_faults(request: Request) -> dict[str, str]:
+            """Remove every injected failure."""
+            store_of(request).clear_faults()
+            return {"status": "ok"}
+
+        @router.post("/test/expire-sessions")
+        def expire_sessions(request: Request) -> dict[str, int]:
+            """Log every session out."""
+            return {"expired": sessions_of(request).end_all()}
+
+    return router
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired) -> Response:
+        return RedirectResponse(login_url(exc.target), status_code=303)
+
+    @app.exception_handler(StoreError)
+    async def store_error(request: Request, exc: StoreError) -> Response:
+        status = next((code for kind, code in _STATUS_OF if isinstance(exc, kind)), 400)
+        return error_page(request, status, str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        message = _MESSAGES.get(exc.status_code, f"Fejl {exc.status_code}")
+        return error_page(request, exc.status_code, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        return error_page(request, 422, "Forespørgslen indeholder ugyldige værdier")

@@ -1,0 +1,115 @@
+"""process_inbox for real: a Prefect server, headless Chromium and the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from config.settings import get_settings
+from flows.change_of_address import process_inbox
+from flows.summary import BatchSummary
+from sandbox import SandboxServer, parse_seed
+from tests import seeds
+from tests.conftest import sandbox_settings
+
+
+@pytest.fixture(autouse=True)
+def rpa_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test's settings read afresh, with its own RPA_HOME."""
+    home = tmp_path / "rpa-home"
+    monkeypatch.setenv("RPA_HOME", str(home))
+    monkeypatch.setenv("RPA_BROWSER__TIMEOUT_MS", "10000")
+    monkeypatch.setenv("RPA_RETRY_DELAYS_S", "[0.2, 0.2]")
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def sandbox() -> Iterator[SandboxServer]:
+    """The sandbox with the small hand-made batch."""
+    with SandboxServer(parse_seed(seeds.small_batch()), sandbox_settings()) as server:
+        yield server
+
+
+def state(url: str) -> dict[str, Any]:
+    """The sandbox's state API."""
+    return httpx.get(f"{url}/api/state").json()  # type: ignore[no-any-return]
+
+
+def run_batch(url: str, **params: Any) -> BatchSummary:
+    """One real flow run against the test Prefect server."""
+    summary = asyncio.run(process_inbox(target_url=url, **params))
+    assert isinstance(summary, BatchSummary)
+    return summary
+
+
+def test_routine_cases_are_registered_once_and_the_rest_set_aside(
+    prefect_api_url: str, sandbox: SandboxServer
+) -> None:
+    summary = run_batch(sandbox.url, concurrency=2)
+
+    results = {o.case_id: o.result for o in summary.outcomes}
+    assert {c for c, r in results.items() if r == "registered"} == set(seeds.ROUTINE)
+    assert {c for c, r in results.items() if r == "set_aside"} == set(seeds.EXPECTED_REASONS)
+    for outcome in summary.outcomes:
+        if outcome.result == "set_aside":
+            assert {r.rule_id for r in outcome.reasons} == seeds.EXPECTED_REASONS[outcome.case_id]
+
+    after = state(sandbox.url)
+    statuses = {n["case_id"]: n["status"] for n in after["notifications"]}
+    assert all(statuses[c] == "registered" for c in seeds.ROUTINE)
+    assert all(statuses[c] == "in_progress" for c in seeds.EXPECTED_REASONS)
+    per_case = Counter((r["case_id"], r["cpr"]) for r in after["registrations"])
+    assert set(per_case.values()) == {1}
+    assert {case for case, _ in per_case} == set(seeds.ROUTINE)
+    assert len(after["registrations"]) == 4  # the first routine case has two movers
+
+
+def test_a_second_run_finds_nothing_to_do_and_registers_nothing(
+    prefect_api_url: str, sandbox: SandboxServer
+) -> None:
+    run_batch(sandbox.url, concurrency=1)
+    before = state(sandbox.url)
+    second = run_batch(sandbox.url, concurrency=1)
+    assert second.total == 0
+    assert state(sandbox.url) == before
+
+
+def test_a_crash_after_registering_does_not_register_twice(
+    prefect_api_url: str, sandbox: SandboxServer
+) -> None:
+    # The case system fails when the robot closes the first case, on every attempt:
+    # the move is registered, the case stays open, the task fails for a human.
+    fault = {"path_prefix": f"/sager/{seeds.ROUTINE[0]}/afslut", "method": "POST",
+             "status": 503, "times": 3}
+    httpx.post(f"{sandbox.url}/api/test/faults", json=fault).raise_for_status()
+    first = run_batch(sandbox.url, concurrency=1, limit=1)
+    assert [o.result for o in first.outcomes] == ["failed"]
+    assert first.outcomes[0].screenshot and Path(first.outcomes[0].screenshot).exists()
+    assert len(state(sandbox.url)["registrations"]) == 2
+
+    rerun = run_batch(sandbox.url, concurrency=1, limit=1)
+    assert [o.result for o in rerun.outcomes] == ["registered"]
+    after = state(sandbox.url)
+    assert len(after["registrations"]) == 2
+    assert {n["case_id"]: n["status"] for n in after["notifications"]}[seeds.ROUTINE[0]] == (
+        "registered"
+    )
+
+
+def test_system_errors_are_retried_and_business_reasons_are_not(
+    prefect_api_url: str, sandbox: SandboxServer
+) -> None:
+    fault = {"path_prefix": "/cpr/flytning", "method": "POST", "status": 500, "times": 1}
+    httpx.post(f"{sandbox.url}/api/test/faults", json=fault).raise_for_status()
+    summary = run_batch(sandbox.url, concurrency=2)
+    assert summary.count("registered") == 3
+    assert summary.count("failed") == 0
+    assert len(state(sandbox.url)["registrations"]) == 4
