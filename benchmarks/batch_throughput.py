@@ -23,9 +23,9 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cli.stack import Stack, apply_env, free_port, prefect_env  # noqa: E402
-from config.settings import Settings, get_settings  # noqa: E402
-from sandbox import generate_sample  # noqa: E402
+from cli.stack import Stack, apply_env, free_port, prefect_env
+from config.settings import Settings, get_settings
+from sandbox import generate_sample
 
 
 def main() -> None:
@@ -48,14 +48,27 @@ def main() -> None:
         from flows.change_of_address import process_inbox
 
         print(f"cases={args.cases} browser={settings.browser.executable_path or 'auto'}")
-        print("concurrency  wall_s  cases_per_s  robot_s_median  robot_s_p95  registered  set_aside  failed")
+        print(
+            "concurrency  wall_s  cases_per_s  robot_s_median  robot_s_p95  "
+            "registered  set_aside  failed"
+        )
         for concurrency in args.concurrency:
             for _ in range(args.repeat):
                 port = free_port()
                 sandbox = subprocess.Popen(
-                    [sys.executable, "-m", "cli.main", "sandbox", "serve", "--seed", str(seed),
-                     "--port", str(port)],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                    [
+                        sys.executable,
+                        "-m",
+                        "cli.main",
+                        "sandbox",
+                        "serve",
+                        "--seed",
+                        str(seed),
+                        "--port",
+                        str(port),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
                 )
                 try:
                     url = f"http://127.0.0.1:{port}"

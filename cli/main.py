@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import signal
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -86,7 +85,11 @@ def sandbox_serve(
     from sandbox.server import serve
 
     settings = _settings()
-    data = load_seed(seed) if seed else parse_seed(generate_sample(settings.sandbox.sample_cases), source="sample")
+    data = (
+        load_seed(seed)
+        if seed
+        else parse_seed(generate_sample(settings.sandbox.sample_cases), source="sample")
+    )
     config = settings.sandbox.model_copy(update={"port": port}) if port else settings.sandbox
     typer.echo(
         f"Sandbox case system at http://{config.host}:{config.port} "
@@ -261,7 +264,10 @@ def _check_target(url: str) -> None:
     try:
         httpx.get(f"{url.rstrip('/')}/login", timeout=5.0)
     except httpx.HTTPError:
-        fail(f"the case system does not answer at {url}: start it (`rpa sandbox serve`) or fix --target")
+        fail(
+            f"the case system does not answer at {url}: "
+            "start it (`rpa sandbox serve`) or fix --target"
+        )
 
 
 def _wait_forever() -> None:
@@ -275,4 +281,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -6,7 +6,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from prefect import get_client
@@ -16,6 +16,7 @@ from prefect.client.schemas.filters import (
     FlowRunFilter,
     FlowRunFilterId,
 )
+from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 
@@ -59,7 +60,9 @@ def run_batch(
 async def _run_batch(
     parameters: dict[str, Any], on_progress: Callable[[float, str], None] | None, poll_s: float
 ) -> tuple[UUID, BatchSummary]:
-    flow_run = await run_deployment(FULL_NAME, parameters=parameters, timeout=0)
+    # run_deployment dispatches sync/async at run time; here it is a coroutine.
+    call: Any = run_deployment(FULL_NAME, parameters=parameters, timeout=0)
+    flow_run = cast(FlowRun, await call)
     async with get_client() as client:
         artifacts = ArtifactFilter(key=ArtifactFilterKey(any_=["change-of-address-progress"]))
         runs = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
@@ -71,7 +74,7 @@ async def _run_batch(
                 break
             if on_progress is not None:
                 found = await client.read_artifacts(artifact_filter=artifacts, flow_run_filter=runs)
-                progress = float(found[0].data) if found and found[0].data is not None else 0.0
+                progress = float(cast(float, found[0].data)) if found and found[0].data else 0.0
                 label = state.name if state is not None else "Pending"
                 on_progress(progress, f"{label}, {time.monotonic() - started:.0f} s")
             await asyncio.sleep(poll_s)

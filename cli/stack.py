@@ -145,8 +145,17 @@ class Stack:
         self.settings.prefect_home.mkdir(parents=True, exist_ok=True)
         self._spawn(
             "prefect-server",
-            [sys.executable, "-m", "prefect", "server", "start", "--host", cfg.host,
-             "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "prefect",
+                "server",
+                "start",
+                "--host",
+                cfg.host,
+                "--port",
+                str(port),
+            ],
             prefect_env(self.settings),
         )
         self._wait_healthy("prefect-server", f"{url}/health", cfg.start_timeout_s)

@@ -84,9 +84,7 @@ class PrefectSettings(BaseModel):
 class Settings(BaseSettings):
     """All settings; environment variables `RPA_<FIELD>` and `RPA_<GROUP>__<FIELD>`."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="RPA_", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="RPA_", env_nested_delimiter="__", extra="ignore")
 
     environment: Literal["development", "production"] = Field(
         default="development",

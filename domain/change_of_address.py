@@ -23,7 +23,7 @@ def _valid_cpr(value: str) -> str:
     try:
         return str(stdnum_cpr.validate(value))
     except StdnumError as exc:
-        raise ValueError(f"not a valid CPR number ({exc.message})") from exc
+        raise ValueError(f"not a valid CPR number ({exc})") from exc
 
 
 Cpr = Annotated[str, AfterValidator(_valid_cpr)]
@@ -38,7 +38,7 @@ def mask_cpr(cpr: str) -> str:
 
 def birth_date(cpr: str) -> date:
     """The birth date encoded in a CPR number (python-stdnum's century rules)."""
-    return stdnum_cpr.get_birth_date(cpr)  # type: ignore[no-any-return]
+    return stdnum_cpr.get_birth_date(cpr)
 
 
 class Address(BaseModel):
@@ -62,8 +62,10 @@ class Address(BaseModel):
         """`Vestergade 12, 2. th, 8800 Viborg`."""
         unit = ", ".join(p for p in (f"{self.floor}." if self.floor else "", self.door or "") if p)
         head = f"{self.street} {self.house_number}"
-        return f"{head}, {unit}, {self.postcode} {self.city}" if unit else (
-            f"{head}, {self.postcode} {self.city}"
+        return (
+            f"{head}, {unit}, {self.postcode} {self.city}"
+            if unit
+            else (f"{head}, {self.postcode} {self.city}")
         )
 
 
@@ -166,7 +168,8 @@ class Enrichment(BaseModel):
     new_address: RegisterAddress | None = None
     residents_at_new_address: list[Person] = Field(default_factory=list)
     movers: dict[str, Person | None] = Field(
-        default_factory=dict, description="Population register record per mover CPR (None: unknown)."
+        default_factory=dict,
+        description="Population register record per mover CPR (None: unknown).",
     )
     related_cases: list[RelatedCase] = Field(default_factory=list)
 

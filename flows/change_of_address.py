@@ -6,7 +6,7 @@ import asyncio
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from playwright.async_api import Error as PlaywrightError
@@ -37,7 +37,6 @@ class _Batch:
     """What the tasks of one batch share: the lanes, the rules, the settings."""
 
     pool: RobotPool[CaseSystemRobot]
-    session: BrowserSession
     rules: ChangeOfAddressRules
     settings: Settings
 
@@ -120,15 +119,17 @@ async def process_inbox(
     lanes = concurrency or settings.browser.concurrency
     rules = load_rules_config(settings.rules_file)
     started = time.monotonic()
-    async with BrowserSession(settings.browser, settings.artifacts_dir) as session:
-        async with RobotPool(session, lanes, lambda page: CaseSystemRobot(page, target)) as pool:
-            token = _BATCH.set(_Batch(pool, session, rules, settings))
-            try:
-                case_ids = await list_open_cases(limit)
-                logger.info("%d open cases at %s, %d lanes", len(case_ids), target.base_url, lanes)
-                outcomes = await _work_through(case_ids, pool, session)
-            finally:
-                _BATCH.reset(token)
+    async with (
+        BrowserSession(settings.browser, settings.artifacts_dir) as session,
+        RobotPool(session, lanes, lambda page: CaseSystemRobot(page, target)) as pool,
+    ):
+        token = _BATCH.set(_Batch(pool, rules, settings))
+        try:
+            case_ids = await list_open_cases(limit)
+            logger.info("%d open cases at %s, %d lanes", len(case_ids), target.base_url, lanes)
+            outcomes = await _work_through(case_ids, pool, session)
+        finally:
+            _BATCH.reset(token)
     summary = BatchSummary(
         target_url=target.base_url,
         concurrency=lanes,
@@ -176,7 +177,9 @@ async def _run_case(
     delays = _BATCH.get().settings.retry_delays_s
     handle = handle_case.with_options(retries=len(delays), retry_delay_seconds=delays)
     await session.start_case(lane.context)
-    state = await handle(case_id, index, return_state=True)
+    # Prefect's overloads type an async task's call as its return value; it is a coroutine.
+    call: Any = handle(case_id, index, return_state=True)
+    state = cast(State[CaseOutcome], await call)
     if state.is_completed():
         await session.end_case(lane.context, case_id, failed=False)
         outcome: CaseOutcome = await state.aresult()

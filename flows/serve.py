@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from prefect import serve
+from prefect.deployments.runner import RunnerDeployment
 
 from flows.change_of_address import DEPLOYMENT_NAME, process_inbox
 
@@ -14,10 +16,13 @@ log = logging.getLogger(__name__)
 def serve_deployments(*, limit: int | None = None) -> None:
     """Serve every deployment of the product until the process is stopped."""
     serve(
-        process_inbox.to_deployment(
-            name=DEPLOYMENT_NAME,
-            description="Handle every open change-of-address notification in the case system.",
-            tags=["change-of-address"],
+        cast(
+            RunnerDeployment,
+            process_inbox.to_deployment(
+                name=DEPLOYMENT_NAME,
+                description="Handle every open change-of-address notification in the case system.",
+                tags=["change-of-address"],
+            ),
         ),
         limit=limit,
         print_starting_message=False,

@@ -4,14 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
-OLD = {"street": "Vestergade", "house_number": "12", "floor": "2", "door": "th",
-       "postcode": "8800", "city": "Viborg"}
-NEW = {"street": "Sct. Mathias Gade", "house_number": "5", "floor": None, "door": None,
-       "postcode": "8800", "city": "Viborg"}
-NEW_2 = {"street": "Gravene", "house_number": "20", "floor": "1", "door": "tv",
-         "postcode": "8800", "city": "Viborg"}
-NOWHERE = {"street": "Ingenvej", "house_number": "99", "floor": None, "door": None,
-           "postcode": "8800", "city": "Viborg"}
+OLD = {
+    "street": "Vestergade",
+    "house_number": "12",
+    "floor": "2",
+    "door": "th",
+    "postcode": "8800",
+    "city": "Viborg",
+}
+NEW = {
+    "street": "Sct. Mathias Gade",
+    "house_number": "5",
+    "floor": None,
+    "door": None,
+    "postcode": "8800",
+    "city": "Viborg",
+}
+NEW_2 = {
+    "street": "Gravene",
+    "house_number": "20",
+    "floor": "1",
+    "door": "tv",
+    "postcode": "8800",
+    "city": "Viborg",
+}
+NOWHERE = {
+    "street": "Ingenvej",
+    "house_number": "99",
+    "floor": None,
+    "door": None,
+    "postcode": "8800",
+    "city": "Viborg",
+}
 
 ANNA = {"cpr": "0101901234", "name": "Anna Jensen"}
 BO = {"cpr": "0202851235", "name": "Bo Jensen"}
@@ -28,7 +52,9 @@ UNKNOWN_ADDRESS = "FLY-2026-000007"
 SCRIPT_REMARKS = '<script>alert("x")</script> <!channel> *fed*'
 
 
-def _address(address_id: str, fields: dict[str, Any], unit_type: str = "dwelling") -> dict[str, Any]:
+def _address(
+    address_id: str, fields: dict[str, Any], unit_type: str = "dwelling"
+) -> dict[str, Any]:
     return {"address_id": address_id, **fields, "municipality_code": "0791", "unit_type": unit_type}
 
 
@@ -66,8 +92,9 @@ def small_batch() -> dict[str, Any]:
             _notification(REMARKS, [EMIL], remarks=SCRIPT_REMARKS),
             _notification(BAD_CPR, [{"cpr": "3113901234", "name": "Ukendt Person"}]),
             _notification(NO_NEW_ADDRESS, [FREJA], new_address=None),
-            _notification(UNKNOWN_ADDRESS, [{"cpr": "0707604321", "name": "Gitte Berg"}],
-                          new_address=NOWHERE),
+            _notification(
+                UNKNOWN_ADDRESS, [{"cpr": "0707604321", "name": "Gitte Berg"}], new_address=NOWHERE
+            ),
         ],
     }
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Concatenate, ParamSpec, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from playwright.async_api import Page
 from pydantic import BaseModel, SecretStr
@@ -43,18 +43,18 @@ class Target(BaseModel):
 
 
 def _logged_in(
-    method: Callable[Concatenate[CaseSystemRobot, P], Awaitable[R]],
-) -> Callable[Concatenate[CaseSystemRobot, P], Awaitable[R]]:
+    method: Callable[Concatenate[CaseSystemRobot, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[CaseSystemRobot, P], Coroutine[Any, Any, R]]:
     """Log in first when needed; forget the login when the system drops it."""
 
     @functools.wraps(method)
-    async def wrapper(self: CaseSystemRobot, *args: P.args, **kwargs: P.kwargs) -> R:
-        if not self.logged_in:
-            await self.log_in()
+    async def wrapper(robot: CaseSystemRobot, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        if not robot.logged_in:
+            await robot.log_in()
         try:
-            return await method(self, *args, **kwargs)
+            return await method(robot, *args, **kwargs)
         except SessionLost:
-            self.logged_in = False
+            robot.logged_in = False
             raise
 
     return wrapper
@@ -95,7 +95,7 @@ class CaseSystemRobot:
         notification, problems = validate_notification(raw)
         return CaseFile(
             case_id=case_id,
-            status=await page.status(),  # type: ignore[arg-type]
+            status=await page.status(),
             raw=raw,
             notification=notification,
             problems=problems,
@@ -116,7 +116,9 @@ class CaseSystemRobot:
             )
         elif len(matches) > 1:
             # An ambiguous address is not an address the robot may pick for a citizen.
-            log.info("Case %s: the new address matches %d register entries", case.case_id, len(matches))
+            log.info(
+                "Case %s: the new address matches %d register entries", case.case_id, len(matches)
+            )
         population = PopulationRegisterPage(self.page, self.base_url)
         movers: dict[str, Person | None] = {}
         for mover in notification.movers:
@@ -152,8 +154,11 @@ class CaseSystemRobot:
             _, existing = await population.look_up(mover.cpr)
             done = [r for r in existing if r.case_id == case.case_id]
             if done:
-                log.info("Case %s: a mover's move was already registered (%s); reusing it",
-                         case.case_id, done[0].registration_id)
+                log.info(
+                    "Case %s: a mover's move was already registered (%s); reusing it",
+                    case.case_id,
+                    done[0].registration_id,
+                )
                 registration = done[0]
             else:
                 form = await MoveFormPage(self.page, self.base_url).open()
@@ -165,8 +170,12 @@ class CaseSystemRobot:
                 )
                 registration = await receipt.read()
             expected = (case.case_id, mover.cpr, address_id, notification.move_date)
-            got = (registration.case_id, registration.cpr, registration.address_id,
-                   registration.move_date)
+            got = (
+                registration.case_id,
+                registration.cpr,
+                registration.address_id,
+                registration.move_date,
+            )
             if got != expected:
                 raise BusinessError(
                     f"case {case.case_id}: registration {registration.registration_id} "

@@ -10,8 +10,12 @@ from playwright.async_api import Locator, Page, Response
 from robots.errors import SessionLost, SystemFault, TargetUnreachable
 
 LOGIN_PATH = "/login"
-_UNREACHABLE = ("ERR_CONNECTION_REFUSED", "ERR_NAME_NOT_RESOLVED", "ERR_ADDRESS_UNREACHABLE",
-                "ERR_UNSAFE_PORT")
+_UNREACHABLE = (
+    "ERR_CONNECTION_REFUSED",
+    "ERR_NAME_NOT_RESOLVED",
+    "ERR_ADDRESS_UNREACHABLE",
+    "ERR_UNSAFE_PORT",
+)
 
 
 async def goto(page: Page, url: str) -> Response | None:

@@ -215,13 +215,15 @@ class AddressRegisterPage:
             postcode=values["postcode"],
             city=values["city"],
             municipality_code=await _text(field("municipality-code")),
-            unit_type=(await _data_attribute(field("unit-type"), "unitType"))[0],  # type: ignore[arg-type]
+            unit_type=(await _data_attribute(field("unit-type"), "unitType"))[0],
         )
         cprs = await field("resident-cpr").all_text_contents()
         names = await field("resident-name").all_text_contents()
         protected = await _data_attribute(field("resident-protected"), "protected")
         residents = [
-            Person(cpr=c.strip(), name=n.strip(), address_id=address_id, protected_address=p == "true")
+            Person(
+                cpr=c.strip(), name=n.strip(), address_id=address_id, protected_address=p == "true"
+            )
             for c, n, p in zip(cprs, names, protected, strict=True)
         ]
         return address, residents
@@ -296,7 +298,9 @@ class MoveFormPage:
         await self.case_id.fill(case_id)
         response = await submit(self.page, self.submit_button)
         if response is not None and response.status >= 400:
-            raise BusinessError(f"the population register refused the move: {await _alert(self.page)}")
+            raise BusinessError(
+                f"the population register refused the move: {await _alert(self.page)}"
+            )
         return ReceiptPage(self.page)
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from checkpoints.rules import RULE_IDS, RULES
 from config.rules import ChangeOfAddressRules, load_rules_config
 

@@ -25,13 +25,17 @@ RPA = [sys.executable, "-m", "cli.main"]
 def rpa_env(home: Path, **extra: str) -> dict[str, str]:
     """An environment with its own RPA_HOME and free ports, like a second machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RPA_", "PREFECT_"))}
-    return env | {
-        "RPA_HOME": str(home),
-        "RPA_PREFECT__PORT": str(free_port()),
-        "RPA_SANDBOX__PORT": str(free_port()),
-        "RPA_RETRY_DELAYS_S": "[0.5]",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    } | extra
+    return (
+        env
+        | {
+            "RPA_HOME": str(home),
+            "RPA_PREFECT__PORT": str(free_port()),
+            "RPA_SANDBOX__PORT": str(free_port()),
+            "RPA_RETRY_DELAYS_S": "[0.5]",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+        | extra
+    )
 
 
 def rpa(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -68,7 +72,14 @@ def seed_file(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["up"], ["demo"], ["run", "change-of-address"], ["sandbox", "serve"], ["sandbox", "sample"]],
+    [
+        [],
+        ["up"],
+        ["demo"],
+        ["run", "change-of-address"],
+        ["sandbox", "serve"],
+        ["sandbox", "sample"],
+    ],
 )
 def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
     result = rpa(*command, "--help", env=rpa_env(tmp_path))
@@ -88,8 +99,9 @@ def test_a_seed_of_the_wrong_shape_is_refused_naming_the_field(tmp_path: Path) -
 
 
 def test_an_unreachable_case_system_is_a_one_line_error(tmp_path: Path) -> None:
-    result = rpa("run", "change-of-address", "--target", "http://127.0.0.1:9",
-                 env=rpa_env(tmp_path))
+    result = rpa(
+        "run", "change-of-address", "--target", "http://127.0.0.1:9", env=rpa_env(tmp_path)
+    )
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
         "error: the case system does not answer at http://127.0.0.1:9: start it "
@@ -107,8 +119,12 @@ def test_a_missing_browser_is_a_one_line_error(tmp_path: Path) -> None:
 
 def test_sample_writes_a_seed_the_sandbox_accepts(tmp_path: Path) -> None:
     out = tmp_path / "sample.json"
-    assert rpa("sandbox", "sample", "--out", str(out), "--cases", "12",
-               env=rpa_env(tmp_path)).returncode == 0
+    assert (
+        rpa(
+            "sandbox", "sample", "--out", str(out), "--cases", "12", env=rpa_env(tmp_path)
+        ).returncode
+        == 0
+    )
     assert len(json.loads(out.read_text())["notifications"]) == 12
 
 
@@ -120,13 +136,16 @@ def test_run_against_a_standalone_sandbox_starts_and_stops_its_own_prefect(
     port = free_port()
     sandbox = subprocess.Popen(
         [*RPA, "sandbox", "serve", "--seed", str(seed_file), "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         url = f"http://127.0.0.1:{port}"
         wait_for(f"{url}/api/health")
-        result = rpa("run", "change-of-address", "--target", url, "--concurrency", "2",
-                     env=env, timeout=240)
+        result = rpa(
+            "run", "change-of-address", "--target", url, "--concurrency", "2", env=env, timeout=240
+        )
         assert result.returncode == 0, result.stderr
         assert "7 cases: 3 registered by the robot, 4 set aside for a human" in result.stdout
         after = state(url)
@@ -142,12 +161,17 @@ def test_run_against_a_standalone_sandbox_starts_and_stops_its_own_prefect(
 
 
 @pytest.fixture
-def rpa_up(tmp_path: Path, seed_file: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+def rpa_up(
+    tmp_path: Path, seed_file: Path
+) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     """`rpa up --seed F` in the background, stopped with SIGTERM at the end."""
     env = rpa_env(tmp_path / "home")
     process = subprocess.Popen(
-        [*RPA, "up", "--seed", str(seed_file)], env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [*RPA, "up", "--seed", str(seed_file)],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         yield process, env
@@ -176,7 +200,8 @@ def test_up_then_run_uses_the_running_stack_and_sigterm_stops_everything(
     assert "3 registered by the robot" in result.stdout
     after = state(sandbox_url)
     assert Counter(n["status"] for n in after["notifications"]) == {
-        "registered": 3, "in_progress": 4,
+        "registered": 3,
+        "in_progress": 4,
     }
 
     process.send_signal(signal.SIGTERM)

@@ -21,3 +21,7 @@ def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         url = stack.start_prefect()
         with temporary_settings(updates={PREFECT_API_URL: url}):
             yield url
+            # Send the last run logs before the server goes away.
+            from prefect.logging.handlers import APILogHandler
+
+            APILogHandler.flush()

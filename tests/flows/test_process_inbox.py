@@ -87,12 +87,18 @@ def test_a_crash_after_registering_does_not_register_twice(
 ) -> None:
     # The case system fails when the robot closes the first case, on every attempt:
     # the move is registered, the case stays open, the task fails for a human.
-    fault = {"path_prefix": f"/sager/{seeds.ROUTINE[0]}/afslut", "method": "POST",
-             "status": 503, "times": 3}
+    fault = {
+        "path_prefix": f"/sager/{seeds.ROUTINE[0]}/afslut",
+        "method": "POST",
+        "status": 503,
+        "times": 3,
+    }
     httpx.post(f"{sandbox.url}/api/test/faults", json=fault).raise_for_status()
     first = run_batch(sandbox.url, concurrency=1, limit=1)
     assert [o.result for o in first.outcomes] == ["failed"]
-    assert first.outcomes[0].screenshot and Path(first.outcomes[0].screenshot).exists()
+    screenshot = first.outcomes[0].screenshot
+    assert screenshot is not None
+    assert Path(screenshot).exists()
     assert len(state(sandbox.url)["registrations"]) == 2
 
     rerun = run_batch(sandbox.url, concurrency=1, limit=1)

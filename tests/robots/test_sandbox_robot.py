@@ -92,7 +92,8 @@ def test_enrichment_reads_both_registers(
     assert case.enrichment.new_address.address_id == "a-new-2"
     assert case.enrichment.new_address.unit_type == "dwelling"
     carl = case.enrichment.movers[seeds.CARL["cpr"]]
-    assert carl is not None and carl.name == "Carl Nielsen" and carl.address_id == "a-old"
+    assert carl is not None
+    assert (carl.name, carl.address_id) == ("Carl Nielsen", "a-old")
 
     unknown = run(robot.enrich, run(robot.read_case, seeds.UNKNOWN_ADDRESS))
     assert unknown.enrichment is not None
@@ -117,11 +118,10 @@ def test_registers_once_even_when_run_again_after_a_crash(
     run(robot.close_case, seeds.ROUTINE[0], "registered", "test")
 
     assert [r.registration_id for r in second] == [r.registration_id for r in first]
-    registrations = [r for r in state(sandbox_url)["registrations"]
-                     if r["case_id"] == seeds.ROUTINE[0]]
-    assert sorted(r["cpr"] for r in registrations) == sorted(
-        [seeds.ANNA["cpr"], seeds.BO["cpr"]]
-    )
+    registrations = [
+        r for r in state(sandbox_url)["registrations"] if r["case_id"] == seeds.ROUTINE[0]
+    ]
+    assert sorted(r["cpr"] for r in registrations) == sorted([seeds.ANNA["cpr"], seeds.BO["cpr"]])
     statuses = {n["case_id"]: n["status"] for n in state(sandbox_url)["notifications"]}
     assert statuses[seeds.ROUTINE[0]] == "registered"
 
