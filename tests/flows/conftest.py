@@ -24,4 +24,4 @@ def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             # Send the last run logs before the server goes away.
             from prefect.logging.handlers import APILogHandler
 
-            APILogHandler.flush()
+            APILogHandler().flush()
