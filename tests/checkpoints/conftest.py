@@ -21,6 +21,7 @@ from domain.change_of_address import (
     RegisterAddress,
     validate_notification,
 )
+from tests.seeds import NEW, OLD  # the contract example's addresses
 
 # Valid CPR numbers (python-stdnum checks the birth date, not a check digit).
 ANNA = "0101901234"  # born 1 January 1990
@@ -29,26 +30,11 @@ TEEN = "1511084321"  # born 15 November 2008: 18 on the default move date
 CHILD = "0101124321"  # born 1 January 2012
 NAMES = {ANNA: "Anna Jensen", BO: "Bo Jensen", TEEN: "Tea Jensen", CHILD: "Carl Jensen"}
 
+
 CASE_ID = "FLY-2026-000123"
 RECEIVED_AT = "2026-11-20T09:14:00+01:00"
 RECEIVED_DAY = date(2026, 11, 20)
 MOVE_DATE = date(2026, 11, 15)
-OLD = {
-    "street": "Vestergade",
-    "house_number": "12",
-    "floor": "2",
-    "door": "th",
-    "postcode": "8800",
-    "city": "Viborg",
-}
-NEW = {
-    "street": "Sct. Mathias Gade",
-    "house_number": "5",
-    "floor": None,
-    "door": None,
-    "postcode": "8800",
-    "city": "Viborg",
-}
 
 for _number in (ANNA, BO, TEEN, CHILD):
     assert stdnum_cpr.is_valid(_number), _number
