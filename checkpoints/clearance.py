@@ -7,9 +7,17 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from checkpoints.models import Checkpoint
 from checkpoints.rules import route
 from config.rules import ChangeOfAddressRules
-from domain.change_of_address import CaseFile, Clearance, Reason, fingerprint
+from domain.change_of_address import (
+    CaseFile,
+    Clearance,
+    ClearanceError,
+    Notification,
+    Reason,
+    fingerprint,
+)
 
 
 class RoutingResult(BaseModel):
@@ -38,3 +46,32 @@ def route_case(
         issued_at=datetime.now(UTC),
     )
     return RoutingResult(reasons=reasons, clearance=clearance)
+
+
+def clearance_from_decision(checkpoint: Checkpoint, notification: Notification) -> Clearance:
+    """A clearance from a stored approve or edit decision, for exactly the decided values.
+
+    The checkpoint must come from the store: its decision is what a person recorded.
+    """
+    decision = checkpoint.decision
+    if decision is None:
+        raise ClearanceError(
+            f"case {checkpoint.case_id}: checkpoint {checkpoint.checkpoint_id} has no stored "
+            "decision; the robot may not register it"
+        )
+    if decision.kind not in ("approve", "edit") or decision.values is None:
+        raise ClearanceError(
+            f"case {checkpoint.case_id}: the decision was {decision.kind}, not to register"
+        )
+    decided = Notification.model_validate(decision.values)
+    if fingerprint(decided) != fingerprint(notification) or decided.case_id != checkpoint.case_id:
+        raise ClearanceError(
+            f"case {checkpoint.case_id}: the values to register are not the ones "
+            f"{decision.decided_by} decided"
+        )
+    return Clearance(
+        case_id=checkpoint.case_id,
+        basis="decision",
+        fingerprint=fingerprint(notification),
+        issued_at=datetime.now(UTC),
+    )

@@ -81,6 +81,27 @@ class PrefectSettings(BaseModel):
     )
 
 
+class CheckpointSettings(BaseModel):
+    """How long people have to decide, and what the journal may show."""
+
+    deadline_hours: float = Field(
+        default=48.0,
+        gt=0,
+        description="A checkpoint undecided for longer is reported as overdue. It stays open: "
+        "a timeout never decides anything.",
+    )
+    journal_full_cpr: bool = Field(
+        default=False,
+        description="Write full CPR numbers into case journals. Off: DDMMYY-XXXX.",
+    )
+    resume_wait_s: float = Field(
+        default=20.0,
+        ge=0,
+        description="How long `decide` waits for a waiting run to reach its pause before "
+        "leaving the resume to `rpa up`.",
+    )
+
+
 class Settings(BaseSettings):
     """All settings; environment variables `RPA_<FIELD>` and `RPA_<GROUP>__<FIELD>`."""
 
@@ -106,6 +127,12 @@ class Settings(BaseSettings):
         description="Delays between retries of a case after a system error (timeouts, 5xx, "
         "a lost session); one retry per entry. Business reasons are never retried.",
     )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the checkpoint store, e.g. "
+        "postgresql+psycopg://user@host/db. Empty: SQLite at RPA_HOME/rpa.db.",
+    )
+    checkpoints: CheckpointSettings = Field(default_factory=CheckpointSettings)
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     target: TargetSettings = Field(default_factory=TargetSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)
@@ -125,6 +152,13 @@ class Settings(BaseSettings):
     def artifacts_dir(self) -> Path:
         """Where screenshots and traces of failed cases go."""
         return self.home / "artifacts"
+
+    @property
+    def store_url(self) -> str:
+        """The checkpoint store's database URL (SQLite under RPA_HOME by default)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'rpa.db').resolve()}"
 
     @property
     def prefect_home(self) -> Path:

@@ -20,13 +20,16 @@ from prefect.artifacts import (
 from prefect.client.schemas.objects import State, TaskRun
 
 from checkpoints.clearance import route_case
+from checkpoints.store.repository import CheckpointStore
 from config.rules import ChangeOfAddressRules, load_rules_config
 from config.settings import Settings, get_settings
-from domain.change_of_address import CaseOutcome, Reason
+from domain.change_of_address import CaseFile, CaseOutcome, Reason
+from flows.checkpoint import PROCESS, start_checkpoint_run
+from flows.common import open_store, proposal_for, target_for
 from flows.summary import BatchSummary
 from robots.errors import BusinessError, SystemFault
 from robots.pool import RobotPool
-from robots.sandbox.actions import CaseSystemRobot, Target
+from robots.sandbox.actions import CaseSystemRobot
 from robots.session import BrowserSession
 
 DEPLOYMENT_NAME = "change-of-address"
@@ -37,8 +40,11 @@ class _Batch:
     """What the tasks of one batch share: the lanes, the rules, the settings."""
 
     pool: RobotPool[CaseSystemRobot]
+    session: BrowserSession
     rules: ChangeOfAddressRules
     settings: Settings
+    store: CheckpointStore
+    target_url: str
 
 
 # Tasks take ids, not pages: the browser lanes of the running batch are found here.
@@ -80,9 +86,15 @@ async def handle_case(case_id: str, lane: int) -> CaseOutcome:
             registrations = await robot.register_move(case, routing.clearance)
         except BusinessError as exc:
             reason = Reason(rule_id="robot.refused", message=str(exc))
-            return await _set_aside(robot, case_id, [reason], started)
+            return await _set_aside(robot, case, [reason], started)
         ids = ", ".join(r.registration_id for r in registrations)
         await robot.close_case(case_id, "registered", f"Flytning registreret af robot ({ids}).")
+        batch.store.record_reading(case, [])
+        batch.store.record(
+            case_id,
+            "robot.registered",
+            {"decided_by": None, "registrations": [r.registration_id for r in registrations]},
+        )
         logger.info("Case %s registered (%s)", case_id, ids)
         return CaseOutcome(
             case_id=case_id,
@@ -90,18 +102,38 @@ async def handle_case(case_id: str, lane: int) -> CaseOutcome:
             registrations=registrations,
             robot_seconds=time.monotonic() - started,
         )
-    return await _set_aside(robot, case_id, routing.reasons, started)
+    return await _set_aside(robot, case, routing.reasons, started)
 
 
 async def _set_aside(
-    robot: CaseSystemRobot, case_id: str, reasons: list[Reason], started: float
+    robot: CaseSystemRobot, case: CaseFile, reasons: list[Reason], started: float
 ) -> CaseOutcome:
-    await robot.mark_in_progress(case_id)
+    """Store the checkpoint first, then mark the case in progress, then start its waiting run.
+
+    Each step is idempotent, so a retry after a fault in any of them repeats none.
+    """
+    batch = _BATCH.get()
+    await robot.show_case(case.case_id)
+    shot = await batch.session.screenshot(robot.page, f"{case.case_id}-checkpoint")
+    checkpoint = batch.store.open_checkpoint(
+        case=case,
+        reasons=reasons,
+        proposal=proposal_for(case, reasons, batch.settings.locale),
+        screenshot=str(shot) if shot else None,
+        process=PROCESS,
+        deadline_hours=batch.settings.checkpoints.deadline_hours,
+    )
+    await robot.mark_in_progress(case.case_id)
+    if checkpoint.flow_run_id is None:
+        await start_checkpoint_run(batch.store, checkpoint.checkpoint_id, batch.target_url)
     get_run_logger().info(
-        "Case %s set aside for a human: %s", case_id, ", ".join(r.rule_id for r in reasons)
+        "Case %s set aside for a human (checkpoint %s): %s",
+        case.case_id,
+        checkpoint.checkpoint_id,
+        ", ".join(r.rule_id for r in reasons),
     )
     return CaseOutcome(
-        case_id=case_id,
+        case_id=case.case_id,
         result="set_aside",
         reasons=reasons,
         robot_seconds=time.monotonic() - started,
@@ -115,21 +147,24 @@ async def process_inbox(
     """Handle every open change-of-address notification in the case system."""
     logger = get_run_logger()
     settings = get_settings()
-    target = _target(settings, target_url)
+    target = target_for(settings, target_url)
     lanes = concurrency or settings.browser.concurrency
     rules = load_rules_config(settings.rules_file)
     started = time.monotonic()
+    # The store first: when it cannot be reached, no case is touched.
+    store = open_store(settings)
     async with (
         BrowserSession(settings.browser, settings.artifacts_dir) as session,
         RobotPool(session, lanes, lambda page: CaseSystemRobot(page, target)) as pool,
     ):
-        token = _BATCH.set(_Batch(pool, rules, settings))
+        token = _BATCH.set(_Batch(pool, session, rules, settings, store, target.base_url))
         try:
             case_ids = await list_open_cases(limit)
             logger.info("%d open cases at %s, %d lanes", len(case_ids), target.base_url, lanes)
             outcomes = await _work_through(case_ids, pool, session)
         finally:
             _BATCH.reset(token)
+            store.close()
     summary = BatchSummary(
         target_url=target.base_url,
         concurrency=lanes,
@@ -218,14 +253,3 @@ class _Progress:
         self.done += 1
         if self.artifact_id and (self.done % self._step == 0 or self.done == self.total):
             await aupdate_progress_artifact(self.artifact_id, 100.0 * self.done / self.total)
-
-
-def _target(settings: Settings, target_url: str | None) -> Target:
-    url = target_url or settings.target.url
-    if not url:
-        raise ValueError(
-            "no case system to work in: pass target_url, set RPA_TARGET__URL, or start `rpa up`"
-        )
-    return Target(
-        base_url=url, username=settings.target.username, password=settings.target.password
-    )

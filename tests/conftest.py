@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -116,3 +118,47 @@ def robot_for(
 def settings(tmp_path: Path) -> Settings:
     """Settings with an RPA_HOME of the test's own."""
     return Settings(home=tmp_path / "rpa-home")
+
+
+POSTGRES_ENV = "RPA_TEST_DATABASE_URL"
+
+
+@contextmanager
+def postgres_schema_url() -> Iterator[str]:
+    """A URL to a fresh, empty schema in the test PostgreSQL; the schema is dropped after."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    base = os.environ[POSTGRES_ENV]
+    schema = f"t_{secrets.token_hex(6)}"
+    dsn = make_url(base).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        url = make_url(base).set(drivername="postgresql+psycopg")
+        url = url.update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as connection:
+            connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def database_params() -> list[Any]:
+    """SQLite always; PostgreSQL when RPA_TEST_DATABASE_URL is set (CI sets it)."""
+    postgres = pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not os.environ.get(POSTGRES_ENV), reason=f"{POSTGRES_ENV} is not set"
+        ),
+    )
+    return ["sqlite", postgres]
+
+
+@pytest.fixture(params=database_params())
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty checkpoint store database: SQLite in the test's directory, or PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    with postgres_schema_url() as url:
+        yield url

@@ -191,6 +191,11 @@ class CaseSystemRobot:
         return registrations
 
     @_logged_in
+    async def show_case(self, case_id: str) -> None:
+        """Open a case's page (for a screenshot a person will look at)."""
+        await CasePage(self.page, self.base_url).open(case_id)
+
+    @_logged_in
     async def mark_in_progress(self, case_id: str) -> None:
         """Mark a case as in progress, so no one else picks it up (idempotent)."""
         page = await CasePage(self.page, self.base_url).open(case_id)

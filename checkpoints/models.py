@@ -1,0 +1,104 @@
+"""What the rest of the product sees of checkpoints and decisions (pydantic, not rows)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from checkpoints.edits import Change
+from domain.change_of_address import CaseFile, Reason, mask_cpr
+
+CheckpointStatus = Literal["open", "decided", "applied", "failed", "superseded"]
+DecisionKind = Literal["approve", "edit", "manual", "contact_citizen"]
+DECISION_KINDS: tuple[DecisionKind, ...] = ("approve", "edit", "manual", "contact_citizen")
+Channel = Literal["cli", "slack", "api"]
+
+
+class Proposal(BaseModel):
+    """What the robot would do if a person approves."""
+
+    action: Literal["register_move", "none"]
+    summary: str
+
+
+class Decision(BaseModel):
+    """A stored decision: the authority the robot acts on."""
+
+    checkpoint_id: str
+    kind: DecisionKind
+    decided_by: str
+    channel: str
+    decided_at: datetime
+    changes: list[Change] = Field(default_factory=list)
+    values: dict[str, Any] | None = Field(
+        default=None, description="The notification as decided (edited or as read)."
+    )
+    comment: str = ""
+
+
+class Checkpoint(BaseModel):
+    """One case waiting for, or past, a human decision."""
+
+    checkpoint_id: str
+    case_id: str
+    process: str
+    case: CaseFile
+    reasons: list[Reason]
+    proposal: Proposal
+    screenshot: str | None = None
+    status: CheckpointStatus
+    created_at: datetime
+    deadline_at: datetime
+    decided_at: datetime | None = None
+    applied_at: datetime | None = None
+    flow_run_id: str | None = None
+    outcome: dict[str, Any] | None = None
+    error: str | None = None
+    error_screenshot: str | None = None
+    attempts: int = 0
+    supersedes: str | None = None
+    decision: Decision | None = None
+
+    def overdue(self, now: datetime | None = None) -> bool:
+        """Still open past its deadline (it stays open: a timeout decides nothing)."""
+        return self.status == "open" and (now or datetime.now(UTC)) > self.deadline_at
+
+    def summary_json(self) -> dict[str, Any]:
+        """The `rpa checkpoints list --json` form (contract fields first)."""
+        return {
+            "checkpoint_id": self.checkpoint_id,
+            "case_id": self.case_id,
+            "status": self.status,
+            "reasons": [r.rule_id for r in self.reasons],
+            "created_at": self.created_at.isoformat(),
+            "process": self.process,
+            "deadline_at": self.deadline_at.isoformat(),
+            "overdue": self.overdue(),
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "decided_by": self.decision.decided_by if self.decision else None,
+            "decision": self.decision.kind if self.decision else None,
+            "applied_at": self.applied_at.isoformat() if self.applied_at else None,
+            "flow_run_id": self.flow_run_id,
+            "error": self.error,
+        }
+
+
+def case_summary(case: CaseFile, *, full_cpr: bool = False) -> dict[str, Any]:
+    """What was read, for the journal: CPR masked by default, remarks by length only."""
+    show = (lambda cpr: cpr) if full_cpr else mask_cpr
+    summary: dict[str, Any] = {"case_status": case.status}
+    notification = case.notification
+    if notification is not None:
+        summary |= {
+            "movers": [{"cpr": show(m.cpr), "name": m.name} for m in notification.movers],
+            "old_address": notification.old_address.one_line(),
+            "new_address": notification.new_address.one_line(),
+            "move_date": notification.move_date.isoformat(),
+            "received_at": notification.received_at.isoformat(),
+            "channel": notification.channel,
+        }
+    summary["remarks_chars"] = len(case.remarks.strip())
+    summary["problems"] = [{"field": p.field, "message": p.message} for p in case.problems]
+    return summary

@@ -1,0 +1,133 @@
+"""The decision service: the one way any channel (command line, Slack) records a decision.
+
+The decision is validated, then stored (exactly one wins per checkpoint), and only then
+is the waiting run told to go on. The store is the authority: a run resumed without a
+stored decision does nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from checkpoints.edits import Change, EditError, apply_edits
+from checkpoints.models import Checkpoint, Decision, DecisionKind
+from checkpoints.store.repository import AlreadyDecided, CheckpointStore
+
+log = logging.getLogger(__name__)
+
+
+class DecisionError(ValueError):
+    """A decision that cannot be recorded as given (nothing was stored)."""
+
+
+@dataclass(frozen=True)
+class ResumeResult:
+    """Whether the waiting robot run was told to go on, and what happened if not."""
+
+    resumed: bool
+    detail: str
+
+
+class Resumer(Protocol):
+    """Tells the robot run of a decided checkpoint to go on (Prefect, in flows/)."""
+
+    def __call__(self, checkpoint: Checkpoint) -> ResumeResult: ...
+
+
+@dataclass(frozen=True)
+class DecisionOutcome:
+    """A stored decision and what became of the resume."""
+
+    decision: Decision
+    checkpoint: Checkpoint
+    resume: ResumeResult
+
+
+class DecisionService:
+    """Validate, store, then resume: the same path for every channel."""
+
+    def __init__(self, store: CheckpointStore, *, resumer: Resumer | None = None) -> None:
+        self.store = store
+        self.resumer = resumer
+
+    def decide(
+        self,
+        checkpoint_id: str,
+        *,
+        kind: DecisionKind,
+        decided_by: str,
+        channel: str,
+        edits: dict[str, str] | None = None,
+        comment: str = "",
+    ) -> DecisionOutcome:
+        """Record one decision on an open checkpoint, then resume its run."""
+        decided_by = decided_by.strip()
+        if not decided_by:
+            raise DecisionError("a decision needs the name of the person deciding (--by)")
+        checkpoint = self.store.get(checkpoint_id)
+        if checkpoint.status != "open":
+            raise AlreadyDecided(checkpoint_id, checkpoint.decision, checkpoint.status)
+        changes: list[Change] = []
+        values = None
+        if kind == "edit":
+            try:
+                notification, changes = apply_edits(checkpoint.case.raw, edits or {})
+            except EditError as exc:
+                raise DecisionError(str(exc)) from exc
+            if not changes:
+                raise DecisionError("the edits change nothing; approve the case instead")
+            values = notification.model_dump(mode="json")
+        elif edits:
+            raise DecisionError(f"edits go with an edit decision, not with {kind}")
+        elif kind == "approve":
+            if checkpoint.case.notification is None:
+                fields = ", ".join(p.field for p in checkpoint.case.problems) or "unknown"
+                raise DecisionError(
+                    f"case {checkpoint.case_id} cannot be approved as read: these fields are "
+                    f"not valid: {fields}. Correct them with an edit, or send it to manual "
+                    "handling"
+                )
+            values = checkpoint.case.notification.model_dump(mode="json")
+        decision = self.store.decide(
+            checkpoint_id=checkpoint_id,
+            kind=kind,
+            decided_by=decided_by,
+            channel=channel,
+            changes=changes,
+            values=values,
+            comment=comment.strip(),
+        )
+        log.info("Checkpoint %s decided (%s) via %s", checkpoint_id, kind, channel)
+        decided = self.store.get(checkpoint_id)
+        resume = (
+            self.resumer(decided)
+            if self.resumer is not None
+            else ResumeResult(False, "no robot runner is connected; `rpa up` will carry it out")
+        )
+        return DecisionOutcome(decision=decision, checkpoint=decided, resume=resume)
+
+    def retry(self, checkpoint_id: str, *, requested_by: str) -> DecisionOutcome:
+        """Carry out a failed checkpoint's decision again."""
+        requested_by = requested_by.strip()
+        if not requested_by:
+            raise DecisionError("a retry needs the name of the person asking for it (--by)")
+        checkpoint = self.store.get(checkpoint_id)
+        if checkpoint.status != "failed" or checkpoint.decision is None:
+            raise DecisionError(
+                f"checkpoint {checkpoint_id} is {checkpoint.status}; only a failed one is retried"
+            )
+        retried = self.store.finish(
+            checkpoint_id,
+            status="decided",
+            kind="checkpoint.retried",
+            data={"requested_by": requested_by, "previous_error": checkpoint.error},
+            expect=("failed",),
+        )
+        resume = (
+            self.resumer(retried)
+            if self.resumer is not None
+            else ResumeResult(False, "no robot runner is connected; `rpa up` will carry it out")
+        )
+        return DecisionOutcome(decision=checkpoint.decision, checkpoint=retried, resume=resume)

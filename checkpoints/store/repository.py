@@ -1,0 +1,398 @@
+"""The checkpoint store: every write in one transaction, with its journal entries."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from checkpoints import journal
+from checkpoints.edits import Change
+from checkpoints.journal import ChainBreak, JournalEntry
+from checkpoints.models import (
+    Checkpoint,
+    CheckpointStatus,
+    Decision,
+    DecisionKind,
+    Proposal,
+    case_summary,
+)
+from checkpoints.store.db import make_engine, session_scope, upgrade
+from checkpoints.store.models import CheckpointRow, DecisionRow
+from domain.change_of_address import CaseFile, Reason
+
+T = TypeVar("T")
+
+ROBOT = "robot"
+_ACTIVE: tuple[CheckpointStatus, ...] = ("open", "decided", "failed")
+
+
+class CheckpointNotFound(LookupError):
+    """No checkpoint has this id."""
+
+
+class AlreadyDecided(RuntimeError):
+    """Someone decided this checkpoint first."""
+
+    def __init__(self, checkpoint_id: str, decision: Decision | None, status: str) -> None:
+        self.checkpoint_id = checkpoint_id
+        self.decision = decision
+        if decision is not None:
+            when = decision.decided_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+            message = (
+                f"checkpoint {checkpoint_id} was already decided by {decision.decided_by} "
+                f"at {when} ({decision.kind}); nothing was changed"
+            )
+        else:
+            message = f"checkpoint {checkpoint_id} is {status}, not open; nothing was changed"
+        super().__init__(message)
+
+
+class CheckpointStore:
+    """Checkpoints, decisions and journals in SQLite or PostgreSQL (same code)."""
+
+    def __init__(self, engine: Engine, *, full_cpr: bool = False) -> None:
+        self.engine = engine
+        self.full_cpr = full_cpr
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, url: str, *, full_cpr: bool = False) -> CheckpointStore:
+        """Open the store at a URL and bring its schema up to date."""
+        engine = make_engine(url)
+        upgrade(engine)
+        return cls(engine, full_cpr=full_cpr)
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.engine.dispose()
+
+    def _tx(self, work: Callable[[Session], T]) -> T:
+        # Two first writers of one case's journal can collide on its head (PostgreSQL);
+        # the loser retries the whole transaction, which then sees the winner's row.
+        for attempt in range(5):
+            try:
+                with session_scope(self._sessions) as session:
+                    return work(session)
+            except IntegrityError:
+                if attempt == 4:
+                    raise
+        raise AssertionError("unreachable")
+
+    # --- writing -------------------------------------------------------------------
+
+    def record(self, case_id: str, kind: str, data: dict[str, Any], actor: str = ROBOT) -> None:
+        """A journal entry of its own (what the robot read or did)."""
+        self._tx(lambda s: journal.append(s, case_id=case_id, kind=kind, actor=actor, data=data))
+
+    def record_reading(self, case: CaseFile, reasons: list[Reason]) -> None:
+        """Journal what the robot read and what the rules said about it."""
+
+        def work(session: Session) -> None:
+            self._journal_reading(session, case, reasons)
+
+        self._tx(work)
+
+    def _journal_reading(self, session: Session, case: CaseFile, reasons: list[Reason]) -> None:
+        journal.append(
+            session,
+            case_id=case.case_id,
+            kind="case.read",
+            actor=ROBOT,
+            data=case_summary(case, full_cpr=self.full_cpr),
+        )
+        journal.append(
+            session,
+            case_id=case.case_id,
+            kind="rules.fired" if reasons else "rules.none",
+            actor=ROBOT,
+            data={"reasons": [r.model_dump(mode="json") for r in reasons]},
+        )
+
+    def open_checkpoint(
+        self,
+        *,
+        case: CaseFile,
+        reasons: list[Reason],
+        proposal: Proposal,
+        screenshot: str | None,
+        process: str,
+        deadline_hours: float,
+        supersedes: str | None = None,
+    ) -> Checkpoint:
+        """Store a checkpoint for a case, or return the one it already has (idempotent)."""
+
+        def work(session: Session) -> str:
+            existing = session.execute(
+                select(CheckpointRow.id)
+                .where(CheckpointRow.case_id == case.case_id)
+                .where(CheckpointRow.status.in_(_ACTIVE))
+            ).scalar_one_or_none()
+            if existing is not None and existing != supersedes:
+                return existing
+            now = datetime.now(UTC)
+            checkpoint_id = "cp-" + secrets.token_hex(5)
+            if supersedes is not None:
+                old = session.get(CheckpointRow, supersedes)
+                if old is None or old.status not in _ACTIVE:
+                    raise AlreadyDecided(supersedes, None, old.status if old else "missing")
+                old.status = "superseded"
+                journal.append(
+                    session,
+                    case_id=case.case_id,
+                    kind="checkpoint.superseded",
+                    actor=ROBOT,
+                    data={"checkpoint_id": supersedes, "new_checkpoint_id": checkpoint_id},
+                )
+            session.add(
+                CheckpointRow(
+                    id=checkpoint_id,
+                    case_id=case.case_id,
+                    process=process,
+                    case_data=case.model_dump(mode="json"),
+                    reasons=[r.model_dump(mode="json") for r in reasons],
+                    proposal=proposal.model_dump(mode="json"),
+                    screenshot=screenshot,
+                    status="open",
+                    created_at=now,
+                    deadline_at=now + timedelta(hours=deadline_hours),
+                    attempts=0,
+                    supersedes=supersedes,
+                )
+            )
+            self._journal_reading(session, case, reasons)
+            journal.append(
+                session,
+                case_id=case.case_id,
+                kind="checkpoint.opened",
+                actor=ROBOT,
+                data={
+                    "checkpoint_id": checkpoint_id,
+                    "proposal": proposal.summary,
+                    "deadline_at": (now + timedelta(hours=deadline_hours)).isoformat(),
+                    "supersedes": supersedes,
+                },
+            )
+            return checkpoint_id
+
+        return self.get(self._tx(work))
+
+    def attach_run(self, checkpoint_id: str, flow_run_id: str) -> None:
+        """Remember which flow run waits for this checkpoint."""
+        self._tx(
+            lambda s: s.execute(
+                update(CheckpointRow)
+                .where(CheckpointRow.id == checkpoint_id)
+                .values(flow_run_id=flow_run_id)
+            )
+        )
+
+    def decide(
+        self,
+        *,
+        checkpoint_id: str,
+        kind: DecisionKind,
+        decided_by: str,
+        channel: str,
+        changes: list[Change],
+        values: dict[str, Any] | None,
+        comment: str,
+    ) -> Decision:
+        """Store a decision; exactly one wins per checkpoint, the others get AlreadyDecided."""
+
+        def work(session: Session) -> Decision:
+            row = session.get(CheckpointRow, checkpoint_id)
+            if row is None:
+                raise CheckpointNotFound(f"no checkpoint {checkpoint_id}")
+            now = datetime.now(UTC)
+            # The conditional update is the race's referee: only one transaction finds it open.
+            won = session.execute(
+                update(CheckpointRow)
+                .where(CheckpointRow.id == checkpoint_id, CheckpointRow.status == "open")
+                .values(status="decided", decided_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if won.rowcount != 1:  # type: ignore[attr-defined]
+                raise _AlreadyDecidedSignal
+            decision = Decision(
+                checkpoint_id=checkpoint_id,
+                kind=kind,
+                decided_by=decided_by,
+                channel=channel,
+                decided_at=now,
+                changes=changes,
+                values=values,
+                comment=comment,
+            )
+            session.add(
+                DecisionRow(
+                    checkpoint_id=checkpoint_id,
+                    kind=kind,
+                    decided_by=decided_by,
+                    channel=channel,
+                    decided_at=now,
+                    changes=[c.model_dump() for c in changes],
+                    values=values,
+                    comment=comment,
+                )
+            )
+            journal.append(
+                session,
+                case_id=row.case_id,
+                kind="decision.recorded",
+                actor=decided_by,
+                at=now,
+                data={
+                    "checkpoint_id": checkpoint_id,
+                    "decision": kind,
+                    "channel": channel,
+                    "changes": [self._shown_change(c) for c in changes],
+                    "comment": comment,
+                },
+            )
+            return decision
+
+        try:
+            return self._tx(work)
+        except _AlreadyDecidedSignal:
+            current = self.get(checkpoint_id)
+            raise AlreadyDecided(checkpoint_id, current.decision, current.status) from None
+
+    def _shown_change(self, change: Change) -> dict[str, Any]:
+        if self.full_cpr or "cpr" not in change.field:
+            return change.model_dump()
+        from domain.change_of_address import mask_cpr
+
+        return {
+            "field": change.field,
+            "before": mask_cpr(change.before) if change.before else change.before,
+            "after": mask_cpr(change.after) if change.after else change.after,
+        }
+
+    def finish(
+        self,
+        checkpoint_id: str,
+        *,
+        status: CheckpointStatus,
+        kind: str,
+        data: dict[str, Any],
+        outcome: dict[str, Any] | None = None,
+        error: str | None = None,
+        screenshot: str | None = None,
+        expect: tuple[CheckpointStatus, ...] = ("decided",),
+    ) -> Checkpoint:
+        """Move a checkpoint on (applied, failed, superseded, retried) with its journal entry."""
+
+        def work(session: Session) -> None:
+            row = session.get(CheckpointRow, checkpoint_id)
+            if row is None:
+                raise CheckpointNotFound(f"no checkpoint {checkpoint_id}")
+            if row.status not in expect:
+                raise AlreadyDecided(checkpoint_id, None, row.status)
+            row.status = status
+            if status == "applied":
+                row.applied_at = datetime.now(UTC)
+                row.outcome = outcome
+                row.error = None
+            if status == "failed":
+                row.error = error
+                row.error_screenshot = screenshot
+                row.attempts += 1
+            journal.append(
+                session,
+                case_id=row.case_id,
+                kind=kind,
+                actor=ROBOT,
+                data={"checkpoint_id": checkpoint_id, **data},
+            )
+
+        self._tx(work)
+        return self.get(checkpoint_id)
+
+    # --- reading -------------------------------------------------------------------
+
+    def get(self, checkpoint_id: str) -> Checkpoint:
+        """One checkpoint with its decision, if any."""
+        with session_scope(self._sessions) as session:
+            row = session.get(CheckpointRow, checkpoint_id)
+            if row is None:
+                raise CheckpointNotFound(
+                    f"no checkpoint {checkpoint_id}; `rpa checkpoints list` shows them"
+                )
+            decision = session.execute(
+                select(DecisionRow).where(DecisionRow.checkpoint_id == checkpoint_id)
+            ).scalar_one_or_none()
+            return _to_model(row, decision)
+
+    def decision_for(self, checkpoint_id: str) -> Decision | None:
+        """The stored decision of a checkpoint (None: nobody has decided)."""
+        return self.get(checkpoint_id).decision
+
+    def all(self, status: str = "all") -> list[Checkpoint]:
+        """Checkpoints, oldest first; `status` filters (`all`: every one)."""
+        with session_scope(self._sessions) as session:
+            query = select(CheckpointRow).order_by(CheckpointRow.created_at, CheckpointRow.id)
+            if status != "all":
+                query = query.where(CheckpointRow.status == status)
+            rows = list(session.execute(query).scalars())
+            decisions = {
+                d.checkpoint_id: d
+                for d in session.execute(
+                    select(DecisionRow).where(DecisionRow.checkpoint_id.in_([r.id for r in rows]))
+                ).scalars()
+            }
+            return [_to_model(row, decisions.get(row.id)) for row in rows]
+
+    def journal(self, case_id: str) -> list[JournalEntry]:
+        """A case's journal entries in order."""
+        with session_scope(self._sessions) as session:
+            return journal.entries(session, case_id)
+
+    def verify_journals(self) -> tuple[int, list[ChainBreak]]:
+        """Check every journal's hash chain."""
+        with session_scope(self._sessions) as session:
+            return journal.verify(session)
+
+
+class _AlreadyDecidedSignal(Exception):
+    """Raised inside the transaction so it rolls back; turned into AlreadyDecided outside."""
+
+
+def _to_model(row: CheckpointRow, decision: DecisionRow | None) -> Checkpoint:
+    return Checkpoint(
+        checkpoint_id=row.id,
+        case_id=row.case_id,
+        process=row.process,
+        case=CaseFile.model_validate(row.case_data),
+        reasons=[Reason.model_validate(r) for r in row.reasons],
+        proposal=Proposal.model_validate(row.proposal),
+        screenshot=row.screenshot,
+        status=row.status,
+        created_at=row.created_at,
+        deadline_at=row.deadline_at,
+        decided_at=row.decided_at,
+        applied_at=row.applied_at,
+        flow_run_id=row.flow_run_id,
+        outcome=row.outcome,
+        error=row.error,
+        error_screenshot=row.error_screenshot,
+        attempts=row.attempts,
+        supersedes=row.supersedes,
+        decision=None
+        if decision is None
+        else Decision(
+            checkpoint_id=decision.checkpoint_id,
+            kind=decision.kind,
+            decided_by=decision.decided_by,
+            channel=decision.channel,
+            decided_at=decision.decided_at,
+            changes=[Change.model_validate(c) for c in decision.changes],
+            values=decision.values,
+            comment=decision.comment,
+        ),
+    )

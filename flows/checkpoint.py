@@ -1,0 +1,184 @@
+"""await_decision: one case's run from its checkpoint to the robot carrying out the decision.
+
+Started per set-aside case from a deployment, so it can suspend without holding a
+worker. A resume starts the flow again from the top: everything before the pause is a
+read of the store, so replaying it is harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from prefect import flow, get_run_logger, runtime
+from prefect.flow_runs import asuspend_flow_run
+from prefect.input import RunInput
+
+from checkpoints.clearance import route_case
+from checkpoints.models import Checkpoint
+from checkpoints.store.repository import CheckpointStore
+from config.rules import load_rules_config
+from config.settings import Settings, get_settings
+from flows.carry_out import CarriedOut, carry_out
+from flows.common import open_store, proposal_for, target_for
+from robots.errors import SystemFault
+from robots.sandbox.actions import CaseSystemRobot
+from robots.session import BrowserSession
+
+CHECKPOINT_FLOW = "await-decision"
+CHECKPOINT_DEPLOYMENT = "change-of-address-checkpoint"
+PROCESS = "change-of-address"
+
+
+class DecisionSignal(RunInput):
+    """What a resume carries: which checkpoint to look at. The decision is in the store."""
+
+    checkpoint_id: str
+
+
+@flow(
+    name=CHECKPOINT_FLOW,
+    flow_run_name="checkpoint {checkpoint_id}",
+    persist_result=True,
+    log_prints=False,
+)
+async def await_decision(checkpoint_id: str, target_url: str | None = None) -> dict[str, Any]:
+    """Wait (suspended) for a person's decision on a checkpoint, then carry it out."""
+    logger = get_run_logger()
+    settings = get_settings()
+    store = open_store(settings)
+    try:
+        checkpoint = store.get(checkpoint_id)
+        run_id = str(runtime.flow_run.id)
+        if checkpoint.flow_run_id != run_id:
+            store.attach_run(checkpoint_id, run_id)
+        if checkpoint.status in ("applied", "superseded"):
+            logger.info("Checkpoint %s is %s already", checkpoint_id, checkpoint.status)
+            return {"checkpoint_id": checkpoint_id, "status": checkpoint.status}
+        await _wait_for_decision(store, checkpoint)
+        checkpoint = store.get(checkpoint_id)
+        if checkpoint.status != "decided":
+            logger.info(
+                "Checkpoint %s is %s; nothing to carry out", checkpoint_id, checkpoint.status
+            )
+            return {"checkpoint_id": checkpoint_id, "status": checkpoint.status}
+        result = await _carry_out_with_retries(store, checkpoint, settings, target_url)
+        if result.new_checkpoint_id is not None:
+            await start_checkpoint_run(store, result.new_checkpoint_id, target_url)
+        return result.model_dump(mode="json")
+    finally:
+        store.close()
+
+
+async def _wait_for_decision(store: CheckpointStore, checkpoint: Checkpoint) -> None:
+    logger = get_run_logger()
+    pause = 0
+    # Replayed after every resume: earlier pauses return their input at once (by key).
+    while store.decision_for(checkpoint.checkpoint_id) is None:
+        if pause == 0:
+            logger.info(
+                "Case %s waits for a human decision (checkpoint %s: %s)",
+                checkpoint.case_id,
+                checkpoint.checkpoint_id,
+                ", ".join(r.rule_id for r in checkpoint.reasons),
+            )
+        await asuspend_flow_run(wait_for_input=DecisionSignal, key=f"decision-{pause}")
+        pause += 1
+        if store.decision_for(checkpoint.checkpoint_id) is None:
+            logger.warning(
+                "Resumed without a stored decision for checkpoint %s: nothing was changed and "
+                "the case waits again. Decide with `rpa checkpoints decide` (or in chat).",
+                checkpoint.checkpoint_id,
+            )
+
+
+async def _carry_out_with_retries(
+    store: CheckpointStore, checkpoint: Checkpoint, settings: Settings, target_url: str | None
+) -> CarriedOut:
+    logger = get_run_logger()
+    target = target_for(settings, target_url)
+    rules = load_rules_config(settings.rules_file)
+    delays = [*settings.retry_delays_s, None]
+    async with BrowserSession(settings.browser, settings.artifacts_dir) as session:
+        for attempt, delay in enumerate(delays, start=1):
+            async with session.context() as context:
+                page = await context.new_page()
+                robot = CaseSystemRobot(page, target)
+                try:
+                    return await carry_out(
+                        robot,
+                        store,
+                        checkpoint,
+                        reroute=lambda case: (
+                            route_case(case, config=rules, locale=settings.locale).reasons
+                        ),
+                        deadline_hours=settings.checkpoints.deadline_hours,
+                        locale=settings.locale,
+                    )
+                except Exception as exc:
+                    if isinstance(exc, SystemFault) and delay is not None:
+                        logger.warning(
+                            "Case %s: attempt %d failed (%s); retrying in %.0f s",
+                            checkpoint.case_id,
+                            attempt,
+                            exc,
+                            delay,
+                        )
+                        await asyncio.sleep(delay)
+                        continue
+                    shot = await session.screenshot(page, f"{checkpoint.case_id}-carry-out-failed")
+                    store.finish(
+                        checkpoint.checkpoint_id,
+                        status="failed",
+                        kind="checkpoint.failed",
+                        data={"error": f"{type(exc).__name__}: {exc}"},
+                        error=f"{type(exc).__name__}: {exc}",
+                        screenshot=str(shot) if shot else None,
+                    )
+                    logger.error(
+                        "Case %s: carrying out the decision failed; checkpoint %s is failed and "
+                        "can be retried (`rpa checkpoints retry`): %s",
+                        checkpoint.case_id,
+                        checkpoint.checkpoint_id,
+                        exc,
+                    )
+                    raise
+    raise AssertionError("unreachable")
+
+
+async def start_checkpoint_run(
+    store: CheckpointStore, checkpoint_id: str, target_url: str | None
+) -> str | None:
+    """Start the waiting run of a checkpoint from its deployment; None when none is served."""
+    from prefect.deployments import arun_deployment
+    from prefect.exceptions import ObjectNotFound
+
+    try:
+        run = await arun_deployment(
+            f"{CHECKPOINT_FLOW}/{CHECKPOINT_DEPLOYMENT}",
+            parameters={"checkpoint_id": checkpoint_id, "target_url": target_url},
+            timeout=0,
+            as_subflow=False,
+            tags=["checkpoint"],
+        )
+    except ObjectNotFound:
+        get_run_logger().warning(
+            "No %s deployment is served: checkpoint %s is stored and waits; `rpa up` starts "
+            "its run",
+            CHECKPOINT_DEPLOYMENT,
+            checkpoint_id,
+        )
+        return None
+    store.attach_run(checkpoint_id, str(run.id))
+    return str(run.id)
+
+
+__all__ = [
+    "CHECKPOINT_DEPLOYMENT",
+    "CHECKPOINT_FLOW",
+    "PROCESS",
+    "DecisionSignal",
+    "await_decision",
+    "proposal_for",
+    "start_checkpoint_run",
+]

@@ -1,0 +1,281 @@
+"""The checkpoint store and decision service on real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from checkpoints.clearance import clearance_from_decision, route_case
+from checkpoints.models import Checkpoint, Proposal
+from checkpoints.service import DecisionError, DecisionService, ResumeResult
+from checkpoints.store.db import StoreUnavailable, make_engine, upgrade
+from checkpoints.store.repository import AlreadyDecided, CheckpointNotFound, CheckpointStore
+from config.rules import ChangeOfAddressRules
+from domain.change_of_address import CaseFile, ClearanceError, Notification
+from tests.checkpoints.conftest import ANNA, CaseFactory
+
+PROPOSAL = Proposal(action="register_move", summary="Register the move.")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[CheckpointStore]:
+    """A migrated, empty store."""
+    store = CheckpointStore.connect(store_url)
+    yield store
+    store.close()
+
+
+class Resumes:
+    """A resumer that records which checkpoints it was asked to resume."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, checkpoint: Checkpoint) -> ResumeResult:
+        self.calls.append(checkpoint.checkpoint_id)
+        return ResumeResult(True, "resumed")
+
+
+def open_for(store: CheckpointStore, case: CaseFile, rules: ChangeOfAddressRules) -> Checkpoint:
+    reasons = route_case(case, config=rules, locale="en").reasons
+    assert reasons, "the test case must be flagged"
+    return store.open_checkpoint(
+        case=case,
+        reasons=reasons,
+        proposal=PROPOSAL,
+        screenshot=None,
+        process="change-of-address",
+        deadline_hours=48,
+    )
+
+
+def test_upgrade_is_idempotent_and_reports_the_revision(store_url: str) -> None:
+    engine = make_engine(store_url)
+    assert upgrade(engine) == "0001"
+    assert upgrade(engine) == "0001"
+    engine.dispose()
+
+
+def test_an_unreachable_database_is_a_clear_error() -> None:
+    engine = make_engine("postgresql://nobody@127.0.0.1:1/none")
+    with pytest.raises(StoreUnavailable, match="cannot be reached"):
+        upgrade(engine)
+
+
+def test_a_checkpoint_is_stored_once_per_case_with_its_journal(
+    store: CheckpointStore, make_case: CaseFactory, rules: ChangeOfAddressRules
+) -> None:
+    case = make_case(remarks="Ring venligst først")
+    first = open_for(store, case, rules)
+    again = open_for(store, case, rules)
+    assert again.checkpoint_id == first.checkpoint_id
+    assert [c.checkpoint_id for c in store.all("open")] == [first.checkpoint_id]
+    assert first.case == case
+    assert [r.rule_id for r in first.reasons] == ["remarks.present"]
+    assert first.deadline_at > first.created_at
+    kinds = [e.kind for e in store.journal(case.case_id)]
+    assert kinds == ["case.read", "rules.fired", "checkpoint.opened"]
+    journal_text = str([e.data for e in store.journal(case.case_id)])
+    assert ANNA not in journal_text and "010190-XXXX" in journal_text
+    assert "Ring venligst" not in journal_text
+
+
+def test_each_decision_kind_is_stored_with_its_values(
+    store: CheckpointStore, make_case: CaseFactory, rules: ChangeOfAddressRules
+) -> None:
+    resumes = Resumes()
+    service = DecisionService(store, resumer=resumes)
+    edited = open_for(store, make_case(case_id="C-1", remarks="x"), rules)
+    outcome = service.decide(
+        edited.checkpoint_id,
+        kind="edit",
+        decided_by="Jens",
+        channel="cli",
+        edits={"new_address.street": "Gravene", "new_address.floor": ""},
+        comment="Checked by phone",
+    )
+    assert outcome.resume.resumed
+    assert resumes.calls == [edited.checkpoint_id]
+    decision = store.decision_for(edited.checkpoint_id)
+    assert decision is not None
+    assert decision.values is not None
+    assert decision.values["new_address"]["street"] == "Gravene"
+    assert [(c.field, c.after) for c in decision.changes] == [("new_address.street", "Gravene")]
+    assert store.get(edited.checkpoint_id).status == "decided"
+
+    for case_id, kind in (("C-2", "approve"), ("C-3", "manual"), ("C-4", "contact_citizen")):
+        checkpoint = open_for(store, make_case(case_id=case_id, remarks="x"), rules)
+        service.decide(checkpoint.checkpoint_id, kind=kind, decided_by="Mette", channel="cli")  # type: ignore[arg-type]
+        stored = store.get(checkpoint.checkpoint_id)
+        assert stored.decision is not None
+        assert (stored.decision.kind, stored.decision.decided_by) == (kind, "Mette")
+        assert (stored.decision.values is not None) == (kind == "approve")
+    entries = store.journal("C-1")
+    assert entries[-1].kind == "decision.recorded"
+    assert entries[-1].actor == "Jens"
+    assert entries[-1].data["changes"][0]["after"] == "Gravene"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"kind": "approve", "decided_by": "  "}, "name of the person"),
+        ({"kind": "edit", "decided_by": "J", "edits": {"shoe_size": "42"}}, "unknown field"),
+        ({"kind": "edit", "decided_by": "J", "edits": {"move_date": "soon"}}, "move_date"),
+        ({"kind": "edit", "decided_by": "J", "edits": {"movers.0.cpr": "3213"}}, "movers.0.cpr"),
+        ({"kind": "edit", "decided_by": "J", "edits": {"case_id": "X"}}, "cannot be edited"),
+        ({"kind": "edit", "decided_by": "J", "edits": {"movers.5.name": "X"}}, "numbered"),
+        ({"kind": "edit", "decided_by": "J", "edits": {}}, "at least one"),
+        ({"kind": "manual", "decided_by": "J", "edits": {"move_date": "x"}}, "edits go with"),
+    ],
+)
+def test_a_bad_decision_is_refused_and_nothing_is_stored(
+    store: CheckpointStore,
+    make_case: CaseFactory,
+    rules: ChangeOfAddressRules,
+    kwargs: dict[str, object],
+    message: str,
+) -> None:
+    checkpoint = open_for(store, make_case(remarks="x"), rules)
+    before = store.journal(checkpoint.case_id)
+    with pytest.raises(DecisionError, match=message):
+        DecisionService(store).decide(checkpoint.checkpoint_id, channel="cli", **kwargs)  # type: ignore[arg-type]
+    assert store.get(checkpoint.checkpoint_id).status == "open"
+    assert store.decision_for(checkpoint.checkpoint_id) is None
+    assert store.journal(checkpoint.case_id) == before
+
+
+def test_a_case_that_did_not_validate_cannot_be_approved_only_edited(
+    store: CheckpointStore, make_case: CaseFactory, rules: ChangeOfAddressRules
+) -> None:
+    checkpoint = open_for(store, make_case(move_date="31-02-2026"), rules)
+    service = DecisionService(store)
+    with pytest.raises(DecisionError, match="cannot be approved as read.*move_date"):
+        service.decide(checkpoint.checkpoint_id, kind="approve", decided_by="J", channel="cli")
+    service.decide(
+        checkpoint.checkpoint_id,
+        kind="edit",
+        decided_by="J",
+        channel="cli",
+        edits={"move_date": "2026-11-15"},
+    )
+    decision = store.decision_for(checkpoint.checkpoint_id)
+    assert decision is not None
+    assert decision.values is not None
+    assert decision.values["move_date"] == "2026-11-15"
+
+
+def test_unknown_and_already_decided_checkpoints_are_refused(
+    store: CheckpointStore, make_case: CaseFactory, rules: ChangeOfAddressRules
+) -> None:
+    service = DecisionService(store)
+    with pytest.raises(CheckpointNotFound):
+        service.decide("cp-nothing", kind="approve", decided_by="J", channel="cli")
+    checkpoint = open_for(store, make_case(remarks="x"), rules)
+    service.decide(checkpoint.checkpoint_id, kind="manual", decided_by="Jens", channel="cli")
+    with pytest.raises(AlreadyDecided, match="already decided by Jens"):
+        service.decide(checkpoint.checkpoint_id, kind="approve", decided_by="Mette", channel="cli")
+    decision = store.decision_for(checkpoint.checkpoint_id)
+    assert decision is not None
+    assert decision.kind == "manual"
+
+
+def test_two_deciders_at_once_exactly_one_wins(
+    store_url: str, make_case: CaseFactory, rules: ChangeOfAddressRules
+) -> None:
+    setup = CheckpointStore.connect(store_url)
+    checkpoints = [open_for(setup, make_case(case_id=f"R-{n}", remarks="x"), rules) for n in range(5)]
+    for checkpoint in checkpoints:
+        barrier = threading.Barrier(4)
+        results: list[str] = []
+
+        def decide(name: str, checkpoint_id: str = checkpoint.checkpoint_id) -> None:
+            # Each decider has its own connection pool, as separate processes would.
+            store = CheckpointStore(make_engine(store_url))
+            barrier.wait()
+            try:
+                DecisionService(store).decide(
+                    checkpoint_id, kind="approve", decided_by=name, channel="cli"
+                )
+                results.append(f"won:{name}")
+            except AlreadyDecided as exc:
+                assert exc.decision is not None
+                results.append(f"lost:{exc.decision.decided_by}")
+            finally:
+                store.close()
+
+        threads = [threading.Thread(target=decide, args=(f"user{n}",)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        winners = [r for r in results if r.startswith("won:")]
+        assert len(winners) == 1, results
+        winner = winners[0].removeprefix("won:")
+        assert sorted(results) == sorted([f"won:{winner}"] + [f"lost:{winner}"] * 3)
+        decision = setup.decision_for(checkpoint.checkpoint_id)
+        assert decision is not None
+        assert decision.decided_by == winner
+        kinds = [e.kind for e in setup.journal(checkpoint.case_id)]
+        assert kinds.count("decision.recorded") == 1
+    setup.close()
+
+
+def test_only_a_stored_approval_clears_a_flagged_case(
+    store: CheckpointStore, make_case: CaseFactory, rules: ChangeOfAddressRules
+) -> None:
+    case = make_case(remarks="x")
+    assert route_case(case, config=rules).clearance is None  # flagged: routing clears nothing
+    checkpoint = open_for(store, case, rules)
+    assert case.notification is not None
+    with pytest.raises(ClearanceError, match="no stored decision"):
+        clearance_from_decision(store.get(checkpoint.checkpoint_id), case.notification)
+    service = DecisionService(store)
+    service.decide(
+        checkpoint.checkpoint_id,
+        kind="edit",
+        decided_by="J",
+        channel="cli",
+        edits={"new_address.house_number": "7"},
+    )
+    decided = store.get(checkpoint.checkpoint_id)
+    with pytest.raises(ClearanceError, match="not the ones J decided"):
+        clearance_from_decision(decided, case.notification)  # the unedited values
+    assert decided.decision is not None
+    edited = Notification.model_validate(decided.decision.values)
+    clearance = clearance_from_decision(decided, edited)
+    assert clearance.basis == "decision"
+    clearance.check(edited)
+
+    manual = open_for(store, make_case(case_id="M-1", remarks="x"), rules)
+    service.decide(manual.checkpoint_id, kind="manual", decided_by="J", channel="cli")
+    with pytest.raises(ClearanceError, match="was manual"):
+        clearance_from_decision(store.get(manual.checkpoint_id), case.notification)
+
+
+def test_the_journal_chain_names_an_edited_or_deleted_entry(
+    store: CheckpointStore, make_case: CaseFactory, rules: ChangeOfAddressRules
+) -> None:
+    for case_id in ("J-1", "J-2", "J-3"):
+        checkpoint = open_for(store, make_case(case_id=case_id, remarks="x"), rules)
+        DecisionService(store).decide(
+            checkpoint.checkpoint_id, kind="manual", decided_by="Jens", channel="cli"
+        )
+    checked, breaks = store.verify_journals()
+    assert (checked, breaks) == (12, [])
+
+    with store.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE journal_entries SET actor = 'Mette' WHERE case_id = 'J-1' AND seq = 4")
+        )
+        connection.execute(text("DELETE FROM journal_entries WHERE case_id = 'J-2' AND seq = 2"))
+        connection.execute(text("DELETE FROM journal_entries WHERE case_id = 'J-3' AND seq = 4"))
+    _, breaks = store.verify_journals()
+    described = [b.describe() for b in breaks]
+    assert len(described) == 3, described
+    assert described[0].startswith("case J-1, entry 4 (decision.recorded): its content")
+    assert described[1].startswith("case J-2, entry 2 (missing)")
+    assert described[2].startswith("case J-3, entry 4 (head)")
