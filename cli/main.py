@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import signal
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import Annotated, Any, NoReturn
 
 import httpx
 import typer
 
+from cli.checkpoints import checkpoints_app, db_app, journal
+from cli.common import fail, one_line_errors, settings_or_fail
 from cli.stack import Stack, StackError, StackInfo, apply_env, prefect_env, read_running_stack
-from config.settings import Settings, get_settings
+from config.settings import Settings
 
 app = typer.Typer(
     help="RPA robots with mandatory human checkpoints: run the stack, the sandbox and batches.",
@@ -25,42 +25,13 @@ sandbox_app = typer.Typer(help="The stand-in municipal case system.", no_args_is
 run_app = typer.Typer(help="Start one batch run of a process.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(run_app, name="run")
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    """Print a one-line error on stderr and exit non-zero."""
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
+app.add_typer(checkpoints_app, name="checkpoints")
+app.add_typer(db_app, name="db")
+app.command("journal")(one_line_errors(journal))
 
 
-def _one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
-    """Turn the errors a user can fix into one line on stderr and exit code 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        from config.rules import RulesConfigError
-        from robots.session import BrowserNotFound
-        from sandbox import SeedError
-
-        try:
-            return command(*args, **kwargs)
-        except (StackError, SeedError, BrowserNotFound, RulesConfigError) as exc:
-            fail(str(exc))
-        except KeyboardInterrupt:
-            typer.echo("stopped", err=True)
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-def _settings() -> Settings:
-    try:
-        return get_settings()
-    except ValueError as exc:
-        fail(f"invalid settings: {exc}".replace("\n", " "))
+_one_line_errors = one_line_errors
+_settings = settings_or_fail
 
 
 def _stop_on_sigterm() -> None:
@@ -163,7 +134,7 @@ def up(
     with _started_stack(settings, seed, sandbox_port) as stack:
         _print_urls(stack.info())
         typer.echo("Running. Stop with Ctrl-C.")
-        _wait_forever()
+        _watch_checkpoints(settings)
 
 
 @app.command("demo")
@@ -189,7 +160,7 @@ def demo(
         if exit_when_idle:
             return
         typer.echo("Still running, so you can look around. Stop with Ctrl-C.")
-        _wait_forever()
+        _watch_checkpoints(settings)
 
 
 class _StartedStack:
@@ -207,6 +178,7 @@ class _StartedStack:
                     "stop it or use another RPA_HOME"
                 )
             typer.echo("Starting the sandbox, Prefect and the deployment runner...", err=True)
+            _upgrade_store(stack.settings)
             sandbox_url = stack.start_sandbox(self.seed, self.port)
             api_url = stack.start_prefect()
             apply_env(prefect_env(stack.settings, api_url))
@@ -240,10 +212,11 @@ def _print_summary(summary: Any, info: StackInfo) -> None:
         typer.echo(line)
     waiting = len(summary.waiting)
     if waiting:
-        sandbox = info.sandbox_url or summary.target_url
         typer.echo(
-            f"{waiting} cases wait for a human. They are marked in progress in the case system "
-            f"({sandbox}/sager?status=in_progress); a caseworker resolves each there."
+            f"{waiting} cases wait for a human decision (marked in progress in the case "
+            "system). See them with `rpa checkpoints list`, read one with `rpa checkpoints "
+            "show ID`, decide with `rpa checkpoints decide ID --by NAME --approve` (or --edit "
+            "FIELD=VALUE, --manual, --contact-citizen)."
         )
     typer.echo(f"Prefect UI: {info.prefect_ui_url}/runs")
 
@@ -270,9 +243,36 @@ def _check_target(url: str) -> None:
         )
 
 
-def _wait_forever() -> None:
+def _upgrade_store(settings: Settings) -> None:
+    from checkpoints.store.db import make_engine, upgrade
+
+    engine = make_engine(settings.store_url)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
+def _watch_checkpoints(settings: Settings, every_s: float = 10.0) -> NoReturn:
+    """Keep every waiting checkpoint attached to a live run, until stopped."""
+    import asyncio
+
+    from checkpoints.store.repository import CheckpointStore
+    from flows.resume import areconcile
+
+    store = CheckpointStore.connect(settings.store_url)
+    last_error = ""
     while True:
-        time.sleep(3600)
+        try:
+            for action in asyncio.run(areconcile(store)):
+                typer.echo(f"checkpoints: {action}", err=True)
+            last_error = ""
+        except Exception as exc:  # a busy or restarting server: say so once, try again
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            if message != last_error:
+                typer.echo(f"checkpoints: could not check waiting runs ({message})", err=True)
+            last_error = message
+        time.sleep(every_s)
 
 
 def main() -> None:

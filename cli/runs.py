@@ -31,12 +31,14 @@ class RunFailed(RuntimeError):
 
 
 def deployment_exists() -> bool:
-    """True once the runner has registered the deployment with the server."""
+    """True once the runner has registered the deployments (batch and checkpoint)."""
+    from flows.checkpoint import CHECKPOINT_DEPLOYMENT, CHECKPOINT_FLOW
 
     async def _check() -> bool:
         async with get_client() as client:
             try:
                 await client.read_deployment_by_name(FULL_NAME)
+                await client.read_deployment_by_name(f"{CHECKPOINT_FLOW}/{CHECKPOINT_DEPLOYMENT}")
             except ObjectNotFound:
                 return False
             return True

@@ -58,6 +58,8 @@ def prefect_env(settings: Settings, api_url: str | None = None) -> dict[str, str
     }
     if api_url:
         env["PREFECT_API_URL"] = api_url
+    if settings.database_url:
+        env["RPA_DATABASE_URL"] = settings.database_url
     return env
 
 

@@ -8,6 +8,7 @@ read of the store, so replaying it is harmless.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from prefect import flow, get_run_logger, runtime
@@ -162,7 +163,7 @@ async def start_checkpoint_run(
             tags=["checkpoint"],
         )
     except ObjectNotFound:
-        get_run_logger().warning(
+        _logger().warning(
             "No %s deployment is served: checkpoint %s is stored and waits; `rpa up` starts "
             "its run",
             CHECKPOINT_DEPLOYMENT,
@@ -171,6 +172,15 @@ async def start_checkpoint_run(
         return None
     store.attach_run(checkpoint_id, str(run.id))
     return str(run.id)
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    from prefect.exceptions import MissingContextError
+
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
 
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""The served deployments: the runner that executes batch runs (and, later, resumed checkpoints)."""
+"""The served deployments: the runner that executes batch runs and resumed checkpoint runs."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
 from flows.change_of_address import DEPLOYMENT_NAME, process_inbox
+from flows.checkpoint import CHECKPOINT_DEPLOYMENT, await_decision
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,15 @@ def serve_deployments(*, limit: int | None = None) -> None:
                 name=DEPLOYMENT_NAME,
                 description="Handle every open change-of-address notification in the case system.",
                 tags=["change-of-address"],
+            ),
+        ),
+        cast(
+            RunnerDeployment,
+            await_decision.to_deployment(
+                name=CHECKPOINT_DEPLOYMENT,
+                description="One set-aside case: wait (suspended) for a person's decision, "
+                "then carry it out.",
+                tags=["change-of-address", "checkpoint"],
             ),
         ),
         limit=limit,

@@ -103,6 +103,12 @@ def _api_router(settings: SandboxSettings) -> APIRouter:
             store_of(request).clear_faults()
             return {"status": "ok"}
 
+        @router.post("/test/cases/{case_id}/amend")
+        def amend_case(request: Request, case_id: str, changes: dict[str, Any]) -> dict[str, str]:
+            """Change fields of a notification, as a citizen's correction would."""
+            store_of(request).amend(case_id, changes)
+            return {"status": "ok"}
+
         @router.post("/test/expire-sessions")
         def expire_sessions(request: Request) -> dict[str, int]:
             """Log every session out."""

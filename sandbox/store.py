@@ -14,6 +14,8 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
 from sandbox.records import (
     STATUS_LABELS,
     TZ,
@@ -125,6 +127,17 @@ class Store:
             case.handled_at = now
             if note.strip():
                 case.notes.append(Note(now, note))
+            return _copy(case)
+
+    def amend(self, case_id: str, changes: dict[str, Any]) -> Case:
+        """Change a notification's fields, as when the citizen sends a correction (tests)."""
+        with self._lock:
+            case = self._case(case_id)
+            merged = case.notification.model_dump() | changes
+            try:
+                case.notification = type(case.notification).model_validate(merged)
+            except ValidationError as exc:
+                raise InvalidInputError(f"Ugyldig rettelse: {exc.errors()[0]['msg']}") from exc
             return _copy(case)
 
     def _case(self, case_id: str) -> Case:

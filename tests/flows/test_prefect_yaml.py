@@ -1,4 +1,4 @@
-"""prefect.yaml points at the real flow under the deployment name the CLI uses."""
+"""prefect.yaml points at the real flows under the deployment names the code uses."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from pathlib import Path
 import yaml
 
 from flows.change_of_address import DEPLOYMENT_NAME
+from flows.checkpoint import CHECKPOINT_DEPLOYMENT, CHECKPOINT_FLOW
 
 
-def test_prefect_yaml_deploys_process_inbox() -> None:
+def test_prefect_yaml_deploys_the_batch_and_the_checkpoint_flow() -> None:
     config = yaml.safe_load((Path(__file__).parents[2] / "prefect.yaml").read_text())
-    (deployment,) = config["deployments"]
-    assert deployment["name"] == DEPLOYMENT_NAME
-    module, name = deployment["entrypoint"].removesuffix(".py").split(".py:")
-    flow = getattr(importlib.import_module(module.replace("/", ".")), name)
-    assert flow.name == "process-inbox"
+    flows = {}
+    for deployment in config["deployments"]:
+        module, name = deployment["entrypoint"].removesuffix(".py").split(".py:")
+        flow = getattr(importlib.import_module(module.replace("/", ".")), name)
+        flows[deployment["name"]] = flow.name
+    assert flows == {DEPLOYMENT_NAME: "process-inbox", CHECKPOINT_DEPLOYMENT: CHECKPOINT_FLOW}

@@ -1,0 +1,210 @@
+"""A case's journal as plain language a caseworker can read out to the citizen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+from checkpoints.journal import JournalEntry
+
+Locale = Literal["da", "en"]
+
+_DECISIONS = {
+    "da": {
+        "approve": "godkendte robottens forslag",
+        "edit": "godkendte sagen med rettelser",
+        "manual": "sendte sagen til manuel behandling",
+        "contact_citizen": "besluttede at kontakte borgeren",
+    },
+    "en": {
+        "approve": "approved the robot's proposal",
+        "edit": "approved the case with corrections",
+        "manual": "sent the case to manual handling",
+        "contact_citizen": "decided to contact the citizen",
+    },
+}
+_OUTCOMES = {
+    "da": {
+        "manual": "Robotten lukkede sagen i sagssystemet som sendt til manuel behandling.",
+        "awaiting_citizen": "Robotten markerede sagen som afventende borgeren.",
+    },
+    "en": {
+        "manual": "The robot closed the case in the case system as sent to manual handling.",
+        "awaiting_citizen": "The robot marked the case as awaiting the citizen.",
+    },
+}
+_HEADER = {
+    "da": "Sag {case_id}: hvad der skete, og hvorfor",
+    "en": "Case {case_id}: what happened, and why",
+}
+_EMPTY = {
+    "da": "Der er ingen journal for sag {case_id}.",
+    "en": "There is no journal for case {case_id}.",
+}
+
+
+def explain(case_id: str, entries: list[JournalEntry], locale: Locale = "da") -> list[str]:
+    """One line (or a few) per journal entry, oldest first, in the given language."""
+    if not entries:
+        return [_EMPTY[locale].format(case_id=case_id)]
+    lines = [_HEADER[locale].format(case_id=case_id), ""]
+    for entry in entries:
+        when = entry.at.strftime("%Y-%m-%d %H:%M UTC")
+        render = _RENDERERS.get(entry.kind, _other)
+        text = render(entry.data, entry.actor, locale)
+        first, *rest = text.splitlines()
+        lines.append(f"{when}  {first}")
+        lines += [f"{'':18}  {line}" for line in rest]
+    return lines
+
+
+def _t(locale: Locale, da: str, en: str) -> str:
+    return da if locale == "da" else en
+
+
+def _read(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    movers = data.get("movers")
+    if not movers:
+        problems = ", ".join(p["field"] for p in data.get("problems", [])) or "?"
+        return _t(
+            locale,
+            "Robotten læste anmeldelsen. Disse felter kunne ikke læses eller var ugyldige: "
+            f"{problems}.",
+            f"The robot read the notification. These fields could not be read or were not valid: "
+            f"{problems}.",
+        )
+    who = ", ".join(f"{m['name']} ({m['cpr']})" for m in movers)
+    remarks = data.get("remarks_chars", 0)
+    remark_text = (
+        _t(
+            locale,
+            f" Borgeren skrev en bemærkning ({remarks} tegn).",
+            f" The citizen wrote a remark ({remarks} characters).",
+        )
+        if remarks
+        else ""
+    )
+    return _t(
+        locale,
+        f"Robotten læste anmeldelsen: {who} flytter fra {data['old_address']} til "
+        f"{data['new_address']} pr. {data['move_date']}.{remark_text}",
+        f"The robot read the notification: {who} move from {data['old_address']} to "
+        f"{data['new_address']} as of {data['move_date']}.{remark_text}",
+    )
+
+
+def _rules_none(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    return _t(
+        locale,
+        "Reglerne fandt intet, der krævede en person: sagen var rutine.",
+        "The rules found nothing that needed a person: the case was routine.",
+    )
+
+
+def _rules_fired(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    head = _t(
+        locale,
+        "Reglerne fandt grunde til, at en person skulle afgøre sagen:",
+        "The rules found reasons for a person to decide the case:",
+    )
+    return "\n".join([head, *(f"- {r['message']} [{r['rule_id']}]" for r in data["reasons"])])
+
+
+def _opened(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    return _t(
+        locale,
+        f"Sagen blev sat til afgørelse hos en sagsbehandler ({data['checkpoint_id']}) og "
+        f"markeret under behandling. Robottens forslag: {data['proposal']}",
+        f"The case was set aside for a caseworker ({data['checkpoint_id']}) and marked in "
+        f"progress. The robot's proposal: {data['proposal']}",
+    )
+
+
+def _decision(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    what = _DECISIONS[locale].get(data["decision"], data["decision"])
+    channel = data.get("channel", "")
+    lines = [_t(locale, f"{actor} {what} (via {channel}).", f"{actor} {what} (via {channel}).")]
+    for change in data.get("changes", []):
+        lines.append(
+            _t(
+                locale,
+                f"- {change['field']}: {change['before']!r} blev rettet til {change['after']!r}",
+                f"- {change['field']}: {change['before']!r} was corrected to {change['after']!r}",
+            )
+        )
+    if data.get("comment"):
+        lines.append(_t(locale, f"Kommentar: {data['comment']}", f"Comment: {data['comment']}"))
+    return "\n".join(lines)
+
+
+def _registered(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    ids = ", ".join(
+        r["registration_id"] if isinstance(r, dict) else r for r in data["registrations"]
+    )
+    by = data.get("decided_by")
+    after = _t(locale, f" efter {by}s afgørelse", f" as {by} decided") if by else ""
+    return _t(
+        locale,
+        f"Robotten registrerede flytningen i folkeregistret{after} (registrering {ids}), "
+        "kontrollerede den og lukkede sagen.",
+        f"The robot registered the move in the population register{after} (registration "
+        f"{ids}), checked it and closed the case.",
+    )
+
+
+def _closed(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    outcome = str(data["outcome"])
+    return _OUTCOMES[locale].get(outcome, outcome) + f" ({data.get('note', '')})"
+
+
+def _failed(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    return _t(
+        locale,
+        f"Robotten kunne ikke udføre afgørelsen: {data['error']}. Sagen venter på et nyt forsøg.",
+        f"The robot could not carry out the decision: {data['error']}. The case waits for a retry.",
+    )
+
+
+def _retried(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    who = data.get("requested_by", "?")
+    return _t(locale, f"{who} bad robotten prøve igen.", f"{who} asked the robot to try again.")
+
+
+def _superseded(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    return _t(
+        locale,
+        f"Sagen var ændret, da robotten læste den igen; afgørelsen ({data['checkpoint_id']}) "
+        f"blev ikke udført, og sagen blev sat til en ny afgørelse ({data['new_checkpoint_id']}).",
+        f"The case had changed when the robot read it again; the decision "
+        f"({data['checkpoint_id']}) was not carried out and the case was set aside again "
+        f"({data['new_checkpoint_id']}).",
+    )
+
+
+def _closed_elsewhere(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    return _t(
+        locale,
+        f"Sagen var allerede afsluttet i sagssystemet ({data['case_status']}); robotten gjorde "
+        "intet.",
+        f"The case was already closed in the case system ({data['case_status']}); the robot "
+        "did nothing.",
+    )
+
+
+def _other(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    return f"{actor}: {data}"
+
+
+_RENDERERS: dict[str, Callable[[dict[str, Any], str, Locale], str]] = {
+    "case.read": _read,
+    "rules.none": _rules_none,
+    "rules.fired": _rules_fired,
+    "checkpoint.opened": _opened,
+    "decision.recorded": _decision,
+    "robot.registered": _registered,
+    "robot.closed": _closed,
+    "checkpoint.failed": _failed,
+    "checkpoint.retried": _retried,
+    "checkpoint.superseded": _superseded,
+    "case.closed_elsewhere": _closed_elsewhere,
+}

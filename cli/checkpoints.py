@@ -1,0 +1,325 @@
+"""`rpa checkpoints`, `rpa journal` and `rpa db`: the human side from the command line."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from cli.common import fail, one_line_errors, settings_or_fail
+from cli.stack import apply_env, prefect_env, read_running_stack
+from config.settings import Settings
+from domain.change_of_address import mask_cpr
+
+if TYPE_CHECKING:
+    from checkpoints.models import Checkpoint, DecisionKind
+    from checkpoints.service import DecisionOutcome
+    from checkpoints.store.repository import CheckpointStore
+
+checkpoints_app = typer.Typer(
+    help="Cases waiting for (or past) a human decision.", no_args_is_help=True
+)
+db_app = typer.Typer(help="The checkpoint store's database.", no_args_is_help=True)
+
+
+class StatusFilter(StrEnum):
+    """Which checkpoints `list` shows."""
+
+    open = "open"
+    decided = "decided"
+    applied = "applied"
+    failed = "failed"
+    superseded = "superseded"
+    all = "all"
+
+
+def _store(settings: Settings) -> CheckpointStore:
+    from checkpoints.store.repository import CheckpointStore
+
+    return CheckpointStore.connect(
+        settings.store_url, full_cpr=settings.checkpoints.journal_full_cpr
+    )
+
+
+@db_app.command("upgrade")
+@one_line_errors
+def db_upgrade() -> None:
+    """Create or migrate the checkpoint store's tables (also done by `rpa up`)."""
+    from checkpoints.store.db import make_engine, safe_url, upgrade
+
+    settings = settings_or_fail()
+    engine = make_engine(settings.store_url)
+    revision = upgrade(engine)
+    engine.dispose()
+    typer.echo(f"Checkpoint store at {safe_url(settings.store_url)} is at revision {revision}.")
+
+
+@checkpoints_app.command("list")
+@one_line_errors
+def list_checkpoints(
+    status: Annotated[StatusFilter, typer.Option(help="Show only this status.")] = StatusFilter.all,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON array, for scripts.")] = False,
+) -> None:
+    """The checkpoints, oldest first; overdue ones are marked."""
+    store = _store(settings_or_fail())
+    checkpoints = store.all(status.value)
+    store.close()
+    if as_json:
+        typer.echo(json.dumps([c.summary_json() for c in checkpoints], indent=1))
+        return
+    if not checkpoints:
+        typer.echo(f"No checkpoints ({status.value}).")
+        return
+    now = datetime.now(UTC)
+    rows = [("ID", "CASE", "STATUS", "AGE", "REASONS", "DECIDED BY")]
+    for c in checkpoints:
+        shown = f"{c.status} (OVERDUE)" if c.overdue(now) else c.status
+        rows.append(
+            (
+                c.checkpoint_id,
+                c.case_id,
+                shown,
+                _age(now - c.created_at),
+                ", ".join(r.rule_id for r in c.reasons),
+                c.decision.decided_by if c.decision else "",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    failed = [c for c in checkpoints if c.status == "failed"]
+    if failed:
+        typer.echo(
+            f"{len(failed)} failed: see `rpa checkpoints show ID`, then `rpa checkpoints retry ID`."
+        )
+
+
+@checkpoints_app.command("show")
+@one_line_errors
+def show_checkpoint(
+    checkpoint_id: Annotated[str, typer.Argument(help="The checkpoint's id (cp-...).")],
+    show_cpr: Annotated[bool, typer.Option(help="Show full CPR numbers.")] = False,
+) -> None:
+    """One checkpoint: the case as read, why a person must decide, the robot's proposal."""
+    settings = settings_or_fail()
+    store = _store(settings)
+    checkpoint = store.get(checkpoint_id)
+    store.close()
+    for line in describe(checkpoint, show_cpr=show_cpr, ui_url=_ui_url(settings)):
+        typer.echo(line)
+
+
+def describe(checkpoint: Checkpoint, *, show_cpr: bool, ui_url: str | None) -> list[str]:
+    """The lines `rpa checkpoints show` prints."""
+    c = checkpoint
+    cpr = (lambda number: number) if show_cpr else mask_cpr
+    status = (
+        f"{c.status} (OVERDUE since {c.deadline_at:%Y-%m-%d %H:%M} UTC)"
+        if c.overdue()
+        else c.status
+    )
+    lines = [
+        f"Checkpoint {c.checkpoint_id}: case {c.case_id} ({c.process}), {status}",
+        f"Created {c.created_at:%Y-%m-%d %H:%M} UTC; decide by {c.deadline_at:%Y-%m-%d %H:%M} UTC",
+        "",
+        "The case as read:",
+    ]
+    n = c.case.notification
+    if n is not None:
+        lines += [f"  Mover: {m.name} ({cpr(m.cpr)})" for m in n.movers]
+        lines += [
+            f"  From: {n.old_address.one_line()}",
+            f"  To: {n.new_address.one_line()}",
+            f"  Move date: {n.move_date.isoformat()}",
+            f"  Received: {n.received_at:%Y-%m-%d %H:%M} via {n.channel or '?'}",
+        ]
+    else:
+        for key, value in c.case.raw.items():
+            if key != "remarks":
+                lines.append(f"  {key}: {_masked_raw(key, value, show_cpr)}")
+    for problem in c.case.problems:
+        lines.append(f"  Not valid: {problem.field}: {problem.message}")
+    remarks = c.case.remarks.strip()
+    if remarks:
+        lines.append("  Remarks from the citizen:")
+        lines += [f"    | {_printable(line)}" for line in remarks.splitlines()]
+    lines += ["", "Why a person must decide:"]
+    lines += [f"  - {r.message} [{r.rule_id}]" for r in c.reasons]
+    lines += ["", f"The robot's proposal: {c.proposal.summary}"]
+    if c.screenshot:
+        lines.append(f"Screenshot: {c.screenshot}")
+    if c.decision:
+        d = c.decision
+        lines += [
+            "",
+            f"Decision: {d.kind} by {d.decided_by} via {d.channel} at "
+            f"{d.decided_at:%Y-%m-%d %H:%M:%S} UTC",
+        ]
+        lines += [f"  {ch.field}: {ch.before!r} -> {ch.after!r}" for ch in d.changes]
+        if d.comment:
+            lines.append(f"  Comment: {d.comment}")
+    if c.applied_at and c.outcome:
+        done = ", ".join(c.outcome.get("registrations", [])) or c.outcome.get("action", "")
+        lines.append(f"Carried out at {c.applied_at:%Y-%m-%d %H:%M:%S} UTC: {done}")
+    if c.error:
+        lines.append(f"Failed: {c.error}")
+        if c.error_screenshot:
+            lines.append(f"Screenshot of the failure: {c.error_screenshot}")
+        lines.append(f"Retry with: rpa checkpoints retry {c.checkpoint_id} --by NAME")
+    if c.flow_run_id:
+        where = f"{ui_url}/runs/flow-run/{c.flow_run_id}" if ui_url else c.flow_run_id
+        lines.append(f"Robot run: {where}")
+    return lines
+
+
+@checkpoints_app.command("decide")
+@one_line_errors
+def decide(
+    checkpoint_id: Annotated[str, typer.Argument(help="The checkpoint's id (cp-...).")],
+    by: Annotated[str, typer.Option("--by", help="Who decides (recorded in the journal).")],
+    approve: Annotated[bool, typer.Option("--approve", help="Register as read.")] = False,
+    edit: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--edit",
+            help="FIELD=VALUE (repeatable), then register: new_address.street=Gravene, "
+            "move_date=2026-12-01, movers.0.name='Anna Jensen'.",
+        ),
+    ] = None,
+    manual: Annotated[
+        bool, typer.Option("--manual", help="The robot steps back: manual handling.")
+    ] = False,
+    contact_citizen: Annotated[
+        bool, typer.Option("--contact-citizen", help="Mark the case as awaiting the citizen.")
+    ] = False,
+    comment: Annotated[str, typer.Option(help="A comment for the journal and the case.")] = "",
+) -> None:
+    """Record a decision, exactly as one from chat would be; the waiting run then goes on."""
+    flags: list[tuple[DecisionKind, bool]] = [
+        ("approve", approve),
+        ("edit", bool(edit)),
+        ("manual", manual),
+        ("contact_citizen", contact_citizen),
+    ]
+    chosen = [kind for kind, flag in flags if flag]
+    if len(chosen) != 1:
+        fail("give exactly one of --approve, --edit FIELD=VALUE, --manual, --contact-citizen")
+    from checkpoints.edits import EditError, parse_edits
+    from checkpoints.service import DecisionService
+
+    settings = settings_or_fail()
+    try:
+        edits = parse_edits(edit or [])
+    except EditError as exc:
+        fail(str(exc))
+    store = _store(settings)
+    try:
+        service = DecisionService(store, resumer=_resumer(settings, store))
+        outcome = service.decide(
+            checkpoint_id,
+            kind=chosen[0],
+            decided_by=by,
+            channel="cli",
+            edits=edits or None,
+            comment=comment,
+        )
+    finally:
+        store.close()
+    _report(outcome, f"Decision stored: {chosen[0]} by {outcome.decision.decided_by}")
+
+
+@checkpoints_app.command("retry")
+@one_line_errors
+def retry(
+    checkpoint_id: Annotated[str, typer.Argument(help="A failed checkpoint's id.")],
+    by: Annotated[str, typer.Option("--by", help="Who asks for the retry.")],
+) -> None:
+    """Carry out a failed checkpoint's decision again."""
+    from checkpoints.service import DecisionService
+
+    settings = settings_or_fail()
+    store = _store(settings)
+    try:
+        outcome = DecisionService(store, resumer=_resumer(settings, store)).retry(
+            checkpoint_id, requested_by=by
+        )
+    finally:
+        store.close()
+    _report(outcome, f"Retry requested by {by.strip()}")
+
+
+def _report(outcome: DecisionOutcome, head: str) -> None:
+    c = outcome.checkpoint
+    typer.echo(f"{head} on checkpoint {c.checkpoint_id} (case {c.case_id}).")
+    if outcome.resume.resumed:
+        typer.echo(f"The robot goes on: {outcome.resume.detail}.")
+    else:
+        typer.echo(f"The robot was not told yet: {outcome.resume.detail}.")
+
+
+def _resumer(settings: Settings, store: CheckpointStore) -> Any:
+    running = read_running_stack(settings)
+    if running is None:
+        return None
+    apply_env(prefect_env(settings, running.prefect_api_url))
+    from flows.resume import resumer
+
+    return resumer(store, wait_s=settings.checkpoints.resume_wait_s)
+
+
+def _ui_url(settings: Settings) -> str | None:
+    running = read_running_stack(settings)
+    return running.prefect_ui_url if running else None
+
+
+def journal(
+    case_id: Annotated[
+        str, typer.Argument(help="A case id, or `verify` to check every journal's chain.")
+    ],
+    locale: Annotated[str | None, typer.Option(help="da or en (default: RPA_LOCALE).")] = None,
+) -> None:
+    """A case's journal in plain language, or `rpa journal verify` to check every journal."""
+    from checkpoints.explain import explain
+
+    settings = settings_or_fail()
+    store = _store(settings)
+    try:
+        if case_id == "verify":
+            checked, breaks = store.verify_journals()
+            if breaks:
+                for chain_break in breaks:
+                    typer.echo(f"BROKEN: {chain_break.describe()}", err=True)
+                fail(f"journal chain broken at {breaks[0].describe()}")
+            typer.echo(f"All journals intact: {checked} entries checked.")
+            return
+        chosen = locale or settings.locale
+        if chosen not in ("da", "en"):
+            fail("--locale is da or en")
+        for line in explain(case_id, store.journal(case_id), chosen):  # type: ignore[arg-type]
+            typer.echo(line)
+    finally:
+        store.close()
+
+
+def _age(delta: Any) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours < 48 else f"{hours // 24}d"
+
+
+def _masked_raw(key: str, value: Any, show_cpr: bool) -> str:
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    if show_cpr:
+        return _printable(text)
+    return _printable(re.sub(r"\b(\d{6})-?\d{4}\b", r"\1-XXXX", text))
+
+
+def _printable(text: str) -> str:
+    """Citizen text for a terminal: control characters shown, never obeyed."""
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
