@@ -59,6 +59,7 @@ class Checkpoint(BaseModel):
     error_screenshot: str | None = None
     attempts: int = 0
     supersedes: str | None = None
+    target_url: str | None = Field(default=None, description="The case system the case is in.")
     decision: Decision | None = None
 
     def overdue(self, now: datetime | None = None) -> bool:

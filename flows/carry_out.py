@@ -67,6 +67,7 @@ async def carry_out(
             process=checkpoint.process,
             deadline_hours=deadline_hours,
             supersedes=checkpoint.checkpoint_id,
+            target_url=checkpoint.target_url,
         )
         return CarriedOut(**done, action="superseded", new_checkpoint_id=new.checkpoint_id)
 

@@ -122,6 +122,7 @@ async def _set_aside(
         screenshot=str(shot) if shot else None,
         process=PROCESS,
         deadline_hours=batch.settings.checkpoints.deadline_hours,
+        target_url=batch.target_url,
     )
     await robot.mark_in_progress(case.case_id)
     if checkpoint.flow_run_id is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, runtime
@@ -18,12 +19,12 @@ from prefect.input import RunInput
 from checkpoints.clearance import route_case
 from checkpoints.models import Checkpoint
 from checkpoints.store.repository import CheckpointStore
-from config.rules import load_rules_config
+from config.rules import ChangeOfAddressRules, load_rules_config
 from config.settings import Settings, get_settings
 from flows.carry_out import CarriedOut, carry_out
 from flows.common import open_store, proposal_for, target_for
 from robots.errors import SystemFault
-from robots.sandbox.actions import CaseSystemRobot
+from robots.sandbox.actions import CaseSystemRobot, Target
 from robots.session import BrowserSession
 
 CHECKPOINT_FLOW = "await-decision"
@@ -96,55 +97,78 @@ async def _wait_for_decision(store: CheckpointStore, checkpoint: Checkpoint) -> 
 async def _carry_out_with_retries(
     store: CheckpointStore, checkpoint: Checkpoint, settings: Settings, target_url: str | None
 ) -> CarriedOut:
+    try:
+        target = target_for(settings, target_url or checkpoint.target_url)
+        rules = load_rules_config(settings.rules_file)
+        async with BrowserSession(settings.browser, settings.artifacts_dir) as session:
+            return await _attempts(store, checkpoint, settings, session, target, rules)
+    except Exception as exc:
+        # Whatever stopped the robot, the checkpoint says so; it is never left silently.
+        if store.get(checkpoint.checkpoint_id).status == "decided":
+            _record_failure(store, checkpoint, exc, None)
+        raise
+
+
+async def _attempts(
+    store: CheckpointStore,
+    checkpoint: Checkpoint,
+    settings: Settings,
+    session: BrowserSession,
+    target: Target,
+    rules: ChangeOfAddressRules,
+) -> CarriedOut:
     logger = get_run_logger()
-    target = target_for(settings, target_url)
-    rules = load_rules_config(settings.rules_file)
     delays = [*settings.retry_delays_s, None]
-    async with BrowserSession(settings.browser, settings.artifacts_dir) as session:
-        for attempt, delay in enumerate(delays, start=1):
-            async with session.context() as context:
-                page = await context.new_page()
-                robot = CaseSystemRobot(page, target)
-                try:
-                    return await carry_out(
-                        robot,
-                        store,
-                        checkpoint,
-                        reroute=lambda case: (
-                            route_case(case, config=rules, locale=settings.locale).reasons
-                        ),
-                        deadline_hours=settings.checkpoints.deadline_hours,
-                        locale=settings.locale,
-                    )
-                except Exception as exc:
-                    if isinstance(exc, SystemFault) and delay is not None:
-                        logger.warning(
-                            "Case %s: attempt %d failed (%s); retrying in %.0f s",
-                            checkpoint.case_id,
-                            attempt,
-                            exc,
-                            delay,
-                        )
-                        await asyncio.sleep(delay)
-                        continue
-                    shot = await session.screenshot(page, f"{checkpoint.case_id}-carry-out-failed")
-                    store.finish(
-                        checkpoint.checkpoint_id,
-                        status="failed",
-                        kind="checkpoint.failed",
-                        data={"error": f"{type(exc).__name__}: {exc}"},
-                        error=f"{type(exc).__name__}: {exc}",
-                        screenshot=str(shot) if shot else None,
-                    )
-                    logger.error(
-                        "Case %s: carrying out the decision failed; checkpoint %s is failed and "
-                        "can be retried (`rpa checkpoints retry`): %s",
+    for attempt, delay in enumerate(delays, start=1):
+        async with session.context() as context:
+            page = await context.new_page()
+            try:
+                return await carry_out(
+                    CaseSystemRobot(page, target),
+                    store,
+                    checkpoint,
+                    reroute=lambda case: (
+                        route_case(case, config=rules, locale=settings.locale).reasons
+                    ),
+                    deadline_hours=settings.checkpoints.deadline_hours,
+                    locale=settings.locale,
+                )
+            except Exception as exc:
+                if isinstance(exc, SystemFault) and delay is not None:
+                    logger.warning(
+                        "Case %s: attempt %d failed (%s); retrying in %.1f s",
                         checkpoint.case_id,
-                        checkpoint.checkpoint_id,
+                        attempt,
                         exc,
+                        delay,
                     )
-                    raise
+                    await asyncio.sleep(delay)
+                    continue
+                shot = await session.screenshot(page, f"{checkpoint.case_id}-carry-out-failed")
+                _record_failure(store, checkpoint, exc, shot)
+                raise
     raise AssertionError("unreachable")
+
+
+def _record_failure(
+    store: CheckpointStore, checkpoint: Checkpoint, exc: BaseException, shot: Path | None
+) -> None:
+    error = f"{type(exc).__name__}: {exc}"
+    store.finish(
+        checkpoint.checkpoint_id,
+        status="failed",
+        kind="checkpoint.failed",
+        data={"error": error},
+        error=error,
+        screenshot=str(shot) if shot else None,
+    )
+    get_run_logger().error(
+        "Case %s: carrying out the decision failed; checkpoint %s is failed and can be "
+        "retried (`rpa checkpoints retry`): %s",
+        checkpoint.case_id,
+        checkpoint.checkpoint_id,
+        exc,
+    )
 
 
 async def start_checkpoint_run(

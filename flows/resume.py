@@ -52,7 +52,7 @@ async def aresume(
 
 
 async def _start(store: CheckpointStore, checkpoint: Checkpoint) -> ResumeResult:
-    run_id = await start_checkpoint_run(store, checkpoint.checkpoint_id, None)
+    run_id = await start_checkpoint_run(store, checkpoint.checkpoint_id, checkpoint.target_url)
     if run_id is None:
         return ResumeResult(False, "no checkpoint deployment is served; start `rpa up`")
     return ResumeResult(True, f"started run {run_id}")

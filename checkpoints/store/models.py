@@ -63,6 +63,7 @@ class CheckpointRow(Base):
     error_screenshot: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     supersedes: Mapped[str | None] = mapped_column(String(40))
+    target_url: Mapped[str | None] = mapped_column(Text)
 
 
 class DecisionRow(Base):

@@ -124,6 +124,7 @@ class CheckpointStore:
         process: str,
         deadline_hours: float,
         supersedes: str | None = None,
+        target_url: str | None = None,
     ) -> Checkpoint:
         """Store a checkpoint for a case, or return the one it already has (idempotent)."""
 
@@ -163,6 +164,7 @@ class CheckpointStore:
                     deadline_at=now + timedelta(hours=deadline_hours),
                     attempts=0,
                     supersedes=supersedes,
+                    target_url=target_url,
                 )
             )
             self._journal_reading(session, case, reasons)
@@ -383,6 +385,7 @@ def _to_model(row: CheckpointRow, decision: DecisionRow | None) -> Checkpoint:
         error_screenshot=row.error_screenshot,
         attempts=row.attempts,
         supersedes=row.supersedes,
+        target_url=row.target_url,
         decision=None
         if decision is None
         else Decision(

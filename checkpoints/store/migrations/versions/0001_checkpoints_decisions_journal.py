@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("error_screenshot", sa.Text()),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("supersedes", sa.String(40)),
+        sa.Column("target_url", sa.Text()),
     )
     op.create_table(
         "decisions",
