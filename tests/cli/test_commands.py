@@ -62,14 +62,6 @@ def state(url: str) -> dict[str, Any]:
     return httpx.get(f"{url}/api/state").json()  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def seed_file(tmp_path: Path) -> Path:
-    """The small hand-made batch as a seed file."""
-    path = tmp_path / "seed.json"
-    path.write_text(json.dumps(seeds.small_batch()))
-    return path
-
-
 @pytest.mark.parametrize(
     "command",
     [
