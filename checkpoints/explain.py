@@ -191,6 +191,15 @@ def _closed_elsewhere(data: dict[str, Any], actor: str, locale: Locale) -> str:
     )
 
 
+def _confirmed(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    return _t(
+        locale,
+        "Robotten bekræftede, at sagen allerede var afsluttet som besluttet "
+        f"({data['case_status']}).",
+        f"The robot confirmed that the case was already closed as decided ({data['case_status']}).",
+    )
+
+
 def _other(data: dict[str, Any], actor: str, locale: Locale) -> str:
     return f"{actor}: {data}"
 
@@ -207,4 +216,5 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], str, Locale], str]] = {
     "checkpoint.retried": _retried,
     "checkpoint.superseded": _superseded,
     "case.closed_elsewhere": _closed_elsewhere,
+    "robot.confirmed": _confirmed,
 }

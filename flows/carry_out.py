@@ -22,6 +22,14 @@ _CHANGED = {
 }
 
 
+_END_STATE = {
+    "approve": "registered",
+    "edit": "registered",
+    "manual": "manual",
+    "contact_citizen": "awaiting_citizen",
+}
+
+
 class CarriedOut(BaseModel):
     """What the robot did with a decided checkpoint."""
 
@@ -48,6 +56,16 @@ async def carry_out(
     case_id, by = checkpoint.case_id, decision.decided_by
     done = {"checkpoint_id": checkpoint.checkpoint_id, "case_id": case_id}
     case = await robot.read_case(case_id)
+    if case.status == _END_STATE[decision.kind]:
+        # A replay after a crash between acting and recording: the work is done already.
+        store.finish(
+            checkpoint.checkpoint_id,
+            status="applied",
+            kind="robot.confirmed",
+            data={"case_status": case.status, "decided_by": by},
+            outcome={"action": case.status},
+        )
+        return CarriedOut(**done, action=case.status)
     if case.status not in ("open", "in_progress"):
         store.finish(
             checkpoint.checkpoint_id,

@@ -119,3 +119,35 @@ def test_system_errors_are_retried_and_business_reasons_are_not(
     assert summary.count("registered") == 3
     assert summary.count("failed") == 0
     assert len(state(sandbox.url)["registrations"]) == 4
+
+
+def test_an_unreachable_store_fails_the_run_and_touches_no_case(
+    prefect_api_url: str, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from checkpoints.store.db import StoreUnavailable
+
+    monkeypatch.setenv("RPA_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    get_settings.cache_clear()
+    before = state(sandbox.url)
+    with pytest.raises(StoreUnavailable, match="cannot be reached"):
+        asyncio.run(process_inbox(target_url=sandbox.url))
+    assert state(sandbox.url) == before
+    assert {n["status"] for n in before["notifications"]} == {"open"}
+
+
+def test_every_case_gets_a_journal_and_set_aside_ones_a_checkpoint(
+    prefect_api_url: str, sandbox: SandboxServer
+) -> None:
+    from checkpoints.store.repository import CheckpointStore
+
+    run_batch(sandbox.url, concurrency=2)
+    store = CheckpointStore.connect(get_settings().store_url)
+    checkpoints = store.all()
+    assert sorted(c.case_id for c in checkpoints) == sorted(seeds.EXPECTED_REASONS)
+    assert all(c.target_url == sandbox.url for c in checkpoints)
+    routine = [e.kind for e in store.journal(seeds.ROUTINE[0])]
+    assert routine == ["case.read", "rules.none", "robot.registered"]
+    checked, breaks = store.verify_journals()
+    assert breaks == []
+    assert checked == 3 * 3 + 4 * 3
+    store.close()
