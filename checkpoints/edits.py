@@ -34,6 +34,10 @@ EDITABLE = (
 class EditError(ValueError):
     """An edit names no editable field, or its value does not validate."""
 
+    def __init__(self, message: str, problems: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or {}
+
 
 class Change(BaseModel):
     """One field a person changed: before and after, as text."""
@@ -78,7 +82,10 @@ def apply_edits(raw: dict[str, Any], edits: dict[str, str]) -> tuple[Notificatio
     notification, problems = validate_notification(edited)
     if notification is None:
         detail = "; ".join(f"{p.field}: {p.message} (value {p.raw!r})" for p in problems)
-        raise EditError(f"the edited case does not validate: {detail}")
+        raise EditError(
+            f"the edited case does not validate: {detail}",
+            {p.field: p.message for p in problems},
+        )
     return notification, changes
 
 
@@ -86,7 +93,10 @@ def _path(field: str, raw: dict[str, Any]) -> list[str | int]:
     parts = field.split(".")
     head = parts[0]
     if head in _FIXED:
-        raise EditError(f"{field} cannot be edited: it belongs to the case system")
+        raise EditError(
+            f"{field} cannot be edited: it belongs to the case system",
+            {field: "belongs to the case system"},
+        )
     if head in ("old_address", "new_address") and len(parts) == 2 and parts[1] in _ADDRESS_FIELDS:
         return [head, parts[1]]
     if head == "movers" and len(parts) == 3 and parts[2] in _MOVER_FIELDS:
@@ -94,12 +104,16 @@ def _path(field: str, raw: dict[str, Any]) -> list[str | int]:
         count = len(movers) if isinstance(movers, list) else 0
         if not parts[1].isdigit() or int(parts[1]) > count:
             raise EditError(
-                f"{field}: movers are numbered 0 to {count - 1} (or {count} to add one)"
+                f"{field}: movers are numbered 0 to {count - 1} (or {count} to add one)",
+                {field: "no such mover"},
             )
         return ["movers", int(parts[1]), parts[2]]
     if len(parts) == 1 and head in ("reporter_cpr", "move_date", "channel"):
         return [head]
-    raise EditError(f"unknown field {field!r}; editable fields: {', '.join(EDITABLE)}")
+    raise EditError(
+        f"unknown field {field!r}; editable fields: {', '.join(EDITABLE)}",
+        {field: "not an editable field"},
+    )
 
 
 def _get(raw: Any, parts: list[str | int]) -> Any:

@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 class DecisionError(ValueError):
     """A decision that cannot be recorded as given (nothing was stored)."""
 
+    def __init__(self, message: str, problems: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or {}
+
 
 @dataclass(frozen=True)
 class ResumeResult:
@@ -75,7 +79,7 @@ class DecisionService:
             try:
                 notification, changes = apply_edits(checkpoint.case.raw, edits or {})
             except EditError as exc:
-                raise DecisionError(str(exc)) from exc
+                raise DecisionError(str(exc), exc.problems) from exc
             if not changes:
                 raise DecisionError("the edits change nothing; approve the case instead")
             values = notification.model_dump(mode="json")

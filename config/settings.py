@@ -102,6 +102,57 @@ class CheckpointSettings(BaseModel):
     )
 
 
+class SlackSettings(BaseModel):
+    """The Slack app caseworkers decide in. Off until a bot token and a channel are set."""
+
+    bot_token: SecretStr | None = Field(default=None, description="Bot token (xoxb-...).")
+    app_token: SecretStr | None = Field(
+        default=None, description="App-level token (xapp-...) with connections:write: Socket Mode."
+    )
+    signing_secret: SecretStr | None = Field(
+        default=None, description="Signing secret: verifies requests in HTTP mode."
+    )
+    mode: Literal["socket", "http"] = Field(
+        default="socket",
+        description="socket: no public URL needed (the default); http: Slack calls "
+        "http_host:http_port/slack/events.",
+    )
+    http_host: str = Field(default="127.0.0.1", description="Interface for HTTP mode.")
+    http_port: int = Field(default=3000, ge=0, le=65535, description="Port for HTTP mode.")
+    channel: str | None = Field(default=None, description="Channel id checkpoints are posted to.")
+    deciders_usergroup: str | None = Field(
+        default=None, description="User group id (S...) whose members may decide."
+    )
+    deciders_channel: str | None = Field(
+        default=None,
+        description="Channel id whose members may decide, when no user group is set. "
+        "Empty: the members of `channel`.",
+    )
+    authz_cache_s: float = Field(
+        default=300.0, ge=0, description="How long a membership list is trusted before re-reading."
+    )
+    reminder_after_h: float = Field(
+        default=4.0, gt=0, description="Undecided this long: a reminder in the message's thread."
+    )
+    escalate_after_h: float = Field(
+        default=24.0, gt=0, description="Undecided this long: a message to the escalation channel."
+    )
+    escalation_channel: str | None = Field(
+        default=None, description="Channel id for escalations (empty: no escalation)."
+    )
+    api_url: str = Field(
+        default="https://slack.com/api/", description="Slack Web API base URL (tests: a fake)."
+    )
+    outbox_interval_s: float = Field(
+        default=2.0, gt=0, description="How often waiting posts, updates and reminders are sent."
+    )
+
+    @property
+    def enabled(self) -> bool:
+        """True when Slack is configured enough to post checkpoints."""
+        return self.bot_token is not None and bool(self.channel)
+
+
 class Settings(BaseSettings):
     """All settings; environment variables `RPA_<FIELD>` and `RPA_<GROUP>__<FIELD>`."""
 
@@ -133,6 +184,7 @@ class Settings(BaseSettings):
         "postgresql+psycopg://user@host/db. Empty: SQLite at RPA_HOME/rpa.db.",
     )
     checkpoints: CheckpointSettings = Field(default_factory=CheckpointSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
     browser: BrowserSettings = Field(default_factory=BrowserSettings)
     target: TargetSettings = Field(default_factory=TargetSettings)
     sandbox: SandboxSettings = Field(default_factory=SandboxSettings)

@@ -123,6 +123,7 @@ async def _set_aside(
         process=PROCESS,
         deadline_hours=batch.settings.checkpoints.deadline_hours,
         target_url=batch.target_url,
+        channels=("slack",) if batch.settings.slack.enabled else (),
     )
     await robot.mark_in_progress(case.case_id)
     if checkpoint.flow_run_id is None:

@@ -22,6 +22,7 @@ from checkpoints.models import (
     Proposal,
     case_summary,
 )
+from checkpoints.store import outbox as chat
 from checkpoints.store.db import make_engine, session_scope, upgrade
 from checkpoints.store.models import CheckpointRow, DecisionRow
 from domain.change_of_address import CaseFile, Reason
@@ -125,6 +126,7 @@ class CheckpointStore:
         deadline_hours: float,
         supersedes: str | None = None,
         target_url: str | None = None,
+        channels: tuple[str, ...] = (),
     ) -> Checkpoint:
         """Store a checkpoint for a case, or return the one it already has (idempotent)."""
 
@@ -138,11 +140,14 @@ class CheckpointStore:
                 return existing
             now = datetime.now(UTC)
             checkpoint_id = "cp-" + secrets.token_hex(5)
+            post_to = set(channels)
             if supersedes is not None:
                 old = session.get(CheckpointRow, supersedes)
                 if old is None or old.status not in _ACTIVE:
                     raise AlreadyDecided(supersedes, None, old.status if old else "missing")
                 old.status = "superseded"
+                chat.notify(session, supersedes, chat.OUTCOME)
+                post_to |= set(chat.channels_of(session, supersedes))
                 journal.append(
                     session,
                     case_id=case.case_id,
@@ -180,6 +185,9 @@ class CheckpointStore:
                     "supersedes": supersedes,
                 },
             )
+            session.flush()  # the checkpoint row exists before its outbox rows refer to it
+            for channel in sorted(post_to):
+                chat.enqueue(session, checkpoint_id, channel, chat.POST)
             return checkpoint_id
 
         return self.get(self._tx(work))
@@ -257,6 +265,7 @@ class CheckpointStore:
                     "comment": comment,
                 },
             )
+            chat.notify(session, checkpoint_id, chat.DECISION)
             return decision
 
         try:
@@ -312,9 +321,14 @@ class CheckpointStore:
                 actor=ROBOT,
                 data={"checkpoint_id": checkpoint_id, **data},
             )
+            chat.notify(session, checkpoint_id, chat.OUTCOME)
 
         self._tx(work)
         return self.get(checkpoint_id)
+
+    def outbox(self, channel: str) -> chat.Outbox:
+        """The outbox of one chat channel."""
+        return chat.Outbox(self._sessions, channel)
 
     # --- reading -------------------------------------------------------------------
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from unittest.mock import patch
 
 import pytest
 from sqlalchemy import text
 
 from checkpoints.clearance import clearance_from_decision, route_case
+from checkpoints.explain import explain
 from checkpoints.models import Checkpoint, Proposal
 from checkpoints.service import DecisionError, DecisionService, ResumeResult
 from checkpoints.store.db import StoreUnavailable, make_engine, upgrade
@@ -54,8 +57,8 @@ def open_for(store: CheckpointStore, case: CaseFile, rules: ChangeOfAddressRules
 
 def test_upgrade_is_idempotent_and_reports_the_revision(store_url: str) -> None:
     engine = make_engine(store_url)
-    assert upgrade(engine) == "0001"
-    assert upgrade(engine) == "0001"
+    assert upgrade(engine) == "0002"
+    assert upgrade(engine) == "0002"
     engine.dispose()
 
 
@@ -285,3 +288,43 @@ def test_the_journal_chain_names_an_edited_or_deleted_entry(
     assert described[0].startswith("case J-1, entry 4 (decision.recorded): its content")
     assert described[1].startswith("case J-2, entry 2 (missing)")
     assert described[2].startswith("case J-3, entry 4 (head)")
+
+
+def test_an_overdue_checkpoint_stays_open_and_is_reported(
+    store: CheckpointStore, make_case: CaseFactory, rules: ChangeOfAddressRules
+) -> None:
+    checkpoint = open_for(store, make_case(remarks="x"), rules)
+    later = checkpoint.deadline_at + timedelta(minutes=1)
+    assert not checkpoint.overdue(now=checkpoint.created_at)
+    with patch("checkpoints.models.datetime", wraps=datetime) as clock:
+        clock.now.return_value = later
+        stored = store.get(checkpoint.checkpoint_id)
+        assert stored.overdue()
+        assert stored.summary_json()["overdue"] is True
+    assert stored.status == "open"
+    assert store.decision_for(checkpoint.checkpoint_id) is None
+
+
+def test_the_journal_reads_as_plain_language_in_both_locales(
+    store: CheckpointStore, make_case: CaseFactory, rules: ChangeOfAddressRules
+) -> None:
+    checkpoint = open_for(store, make_case(remarks="Ring på 12345678"), rules)
+    DecisionService(store).decide(
+        checkpoint.checkpoint_id,
+        kind="edit",
+        decided_by="Mette Lund",
+        channel="cli",
+        edits={"move_date": "2026-11-16"},
+        comment="Datoen rettet efter samtale",
+    )
+    entries = store.journal(checkpoint.case_id)
+    danish = "\n".join(explain(checkpoint.case_id, entries, "da"))
+    english = "\n".join(explain(checkpoint.case_id, entries, "en"))
+    assert "Mette Lund godkendte sagen med rettelser" in danish
+    assert "'2026-11-15' blev rettet til '2026-11-16'" in danish
+    assert "Mette Lund approved the case with corrections" in english
+    assert "Borgeren skrev en bemærkning (16 tegn)" in danish
+    for text_ in (danish, english):
+        assert ANNA not in text_
+        assert "12345678" not in text_
+    assert explain("NOPE", [], "en") == ["There is no journal for case NOPE."]

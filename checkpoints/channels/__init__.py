@@ -1,0 +1,1 @@
+"""Chat channels where people decide checkpoints."""

@@ -1,0 +1,1 @@
+"""The Slack channel: Block Kit messages, the Bolt app, the outbox."""

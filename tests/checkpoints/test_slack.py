@@ -1,0 +1,510 @@
+"""The Slack channel over the real protocol: a fake Web API, signed requests into real Bolt."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+import uvicorn
+from pydantic import SecretStr
+
+from checkpoints.channels.slack.app import Deciders, SlackChannel, build_app
+from checkpoints.channels.slack.blocks import (
+    ACTION_APPROVE,
+    ACTION_EDIT,
+    BLOCK_LIMIT,
+    EDIT_VIEW,
+    SECTION_LIMIT,
+    checkpoint_message,
+    escape,
+)
+from checkpoints.channels.slack.delivery import SlackDelivery, make_client
+from checkpoints.channels.slack.serve import http_app
+from checkpoints.clearance import route_case
+from checkpoints.models import Checkpoint
+from checkpoints.service import DecisionService, ResumeResult
+from checkpoints.store.repository import CheckpointStore
+from cli.stack import free_port
+from config.rules import ChangeOfAddressRules
+from config.settings import SlackSettings
+from flows.common import proposal_for
+from tests.checkpoints.conftest import ANNA, CaseFactory
+from tests.slack_fake import SlackFake
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CHANNEL = "C0CHECK"
+
+
+class Resumes:
+    """Records which checkpoints were to be resumed (the robot side is tested in flows/)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, checkpoint: Checkpoint) -> ResumeResult:
+        self.calls.append(checkpoint.checkpoint_id)
+        return ResumeResult(True, "resumed")
+
+
+@pytest.fixture
+def fake() -> Iterator[SlackFake]:
+    """The fake Slack Web API."""
+    with SlackFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def slack_settings(fake: SlackFake) -> SlackSettings:
+    """HTTP mode against the fake; deciders are the channel's members."""
+    return SlackSettings(
+        bot_token=SecretStr("xoxb-test"),
+        signing_secret=SecretStr(SECRET),
+        mode="http",
+        channel=CHANNEL,
+        api_url=fake.api_url,
+        escalation_channel="C0BOSS",
+    )
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[CheckpointStore]:
+    """A migrated, empty store."""
+    store = CheckpointStore.connect(store_url)
+    yield store
+    store.close()
+
+
+class Slack:
+    """The running channel: Bolt app over HTTP, delivery, and the recording resumer."""
+
+    def __init__(self, url: str, delivery: SlackDelivery, resumes: Resumes) -> None:
+        self.url = url
+        self.delivery = delivery
+        self.resumes = resumes
+
+
+@pytest.fixture
+def slack(store: CheckpointStore, slack_settings: SlackSettings) -> Iterator[Slack]:
+    """The real Bolt app served over HTTP by uvicorn on a free port."""
+    client = make_client(slack_settings)
+    resumes = Resumes()
+    delivery = SlackDelivery(store, client, slack_settings, locale="da")
+    channel = SlackChannel(
+        service=DecisionService(store, resumer=resumes),
+        delivery=delivery,
+        deciders=Deciders(client, slack_settings),
+    )
+    app = build_app(slack_settings, channel, client, process_before_response=True)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(http_app(app), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the Slack app did not start"
+        time.sleep(0.05)
+    yield Slack(f"http://127.0.0.1:{port}/slack/events", delivery, resumes)
+    server.should_exit = True
+    thread.join(10)
+
+
+def flagged(
+    store: CheckpointStore, make_case: CaseFactory, rules: ChangeOfAddressRules, **changes: Any
+) -> Checkpoint:
+    """A checkpoint for a case with remarks, queued for Slack."""
+    case = make_case(**({"remarks": "Ring før kl. 12"} | changes))
+    reasons = route_case(case, config=rules).reasons
+    return store.open_checkpoint(
+        case=case,
+        reasons=reasons,
+        proposal=proposal_for(case, reasons, "da"),
+        screenshot=None,
+        process="change-of-address",
+        deadline_hours=48,
+        target_url="http://sager.local",
+        channels=("slack",),
+    )
+
+
+def signed_post(
+    url: str,
+    payload: dict[str, Any],
+    *,
+    timestamp: int | None = None,
+    secret: str = SECRET,
+) -> httpx.Response:
+    """POST an interaction payload the way Slack does, signed with the signing secret."""
+    body = urlencode({"payload": json.dumps(payload)})
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": f"v0={digest}",
+    }
+    return httpx.post(url, content=body, headers=headers, timeout=30)
+
+
+def click(user: str, action_id: str, checkpoint_id: str) -> dict[str, Any]:
+    """A block_actions payload for a button on the checkpoint's message."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": "T0FAKE"},
+        "api_app_id": "A0RPA",
+        "token": "legacy",
+        "trigger_id": "1337.42",
+        "team": {"id": "T0FAKE", "domain": "kommune"},
+        "channel": {"id": CHANNEL, "name": "flytninger"},
+        "container": {"type": "message", "message_ts": "1700000001.000100", "channel_id": CHANNEL},
+        "message": {"type": "message", "ts": "1700000001.000100", "text": "..."},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": f"decide:{checkpoint_id}",
+                "value": checkpoint_id,
+                "action_ts": "1700000002.0001",
+            }
+        ],
+    }
+
+
+def submission(user: str, checkpoint_id: str, values: dict[str, str]) -> dict[str, Any]:
+    """A view_submission payload for the edit modal."""
+    state = {
+        field: {"value": {"type": "plain_text_input", "value": value}}
+        for field, value in values.items()
+    }
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0FAKE", "domain": "kommune"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T0FAKE"},
+        "api_app_id": "A0RPA",
+        "token": "legacy",
+        "trigger_id": "1337.43",
+        "view": {
+            "id": "V0EDIT",
+            "type": "modal",
+            "callback_id": EDIT_VIEW,
+            "private_metadata": checkpoint_id,
+            "state": {"values": state},
+        },
+    }
+
+
+def all_text(message: Any) -> str:
+    """Every string in a message (its text, blocks, values), joined by new lines."""
+    if isinstance(message, str):
+        try:
+            return all_text(json.loads(message))
+        except ValueError:
+            return message
+    if isinstance(message, dict):
+        return "\n".join(all_text(v) for v in message.values())
+    if isinstance(message, list):
+        return "\n".join(all_text(v) for v in message)
+    return ""
+
+
+# --- the message ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "remarks",
+    [
+        "<!channel> flyt mig nu <@U0BOSS> <https://evil.example|klik her>",
+        '<script>alert("x")</script> & *fed*',
+        "Zero\u200bwidth\u200bspace",
+    ],
+)
+def test_citizen_text_is_escaped_never_markup(
+    store: CheckpointStore, make_case: CaseFactory, rules: ChangeOfAddressRules, remarks: str
+) -> None:
+    checkpoint = flagged(store, make_case, rules, remarks=remarks)
+    message = checkpoint_message(checkpoint, locale="da")
+    text = all_text(message)
+    for dangerous in ("<!channel>", "<@U0BOSS>", "<https://evil", "<script>"):
+        assert dangerous not in text
+    assert escape(remarks) in text
+    assert ANNA not in text  # CPR masked
+    assert "010190-XXXX" in text
+    assert message["text"].startswith("Sag FLY-2026-000123 venter på en afgørelse")
+
+
+def test_long_remarks_are_cut_with_a_note_and_the_message_stays_within_limits(
+    store: CheckpointStore, make_case: CaseFactory, rules: ChangeOfAddressRules
+) -> None:
+    checkpoint = flagged(store, make_case, rules, remarks="<&>" * 1700)  # 5,100 characters
+    message = checkpoint_message(checkpoint, locale="en", case_url="http://sager.local/sager/x")
+    assert len(message["blocks"]) <= BLOCK_LIMIT
+    sections = [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"]
+    assert all(len(text) <= SECTION_LIMIT for text in sections)
+    (remarks,) = [s for s in sections if "The citizen's remarks" in s]
+    assert "shortened: 2500 of 5100 characters shown" in remarks
+    actions = [b for b in message["blocks"] if b["type"] == "actions"]
+    assert [e["action_id"] for e in actions[0]["elements"]] == [
+        "checkpoint_approve",
+        "checkpoint_edit",
+        "checkpoint_manual",
+        "checkpoint_contact_citizen",
+    ]
+
+
+# --- the round trip ------------------------------------------------------------------
+
+
+def test_post_click_decision_stored_resumed_and_message_updated(
+    store: CheckpointStore,
+    make_case: CaseFactory,
+    rules: ChangeOfAddressRules,
+    fake: SlackFake,
+    slack: Slack,
+) -> None:
+    checkpoint = flagged(store, make_case, rules)
+    assert slack.delivery.deliver_due() == 1
+    (post,) = fake.ok_calls("chat.postMessage")
+    assert post.args["channel"] == CHANNEL
+    assert post.token == "xoxb-test"
+    assert "Ring før kl. 12" in all_text(post.args)
+
+    response = signed_post(slack.url, click("UJENS", ACTION_APPROVE, checkpoint.checkpoint_id))
+    assert response.status_code == 200
+    decision = store.decision_for(checkpoint.checkpoint_id)
+    assert decision is not None
+    assert (decision.kind, decision.decided_by, decision.channel) == (
+        "approve",
+        "Jens Hansen (UJENS)",
+        "slack",
+    )
+    assert slack.resumes.calls == [checkpoint.checkpoint_id]
+    (update,) = fake.ok_calls("chat.update")
+    assert update.args["ts"] == post.args.get("ts", update.args["ts"])
+    assert "Godkendt af Jens Hansen (UJENS)" in all_text(update.args)
+    assert "checkpoint_approve" not in all_text(update.args)  # no buttons any more
+    assert store.journal(checkpoint.case_id)[-1].kind == "decision.recorded"
+
+    # The robot finishes: the message says what it did, in place and in its thread.
+    store.finish(
+        checkpoint.checkpoint_id,
+        status="applied",
+        kind="robot.registered",
+        data={"registrations": ["REG-000042"]},
+        outcome={"action": "registered", "registrations": ["REG-000042"]},
+    )
+    assert slack.delivery.deliver_due() == 1
+    final = fake.ok_calls("chat.update")[-1]
+    assert "REG-000042" in all_text(final.args)
+    thread = fake.ok_calls("chat.postMessage")[-1]
+    assert thread.args["thread_ts"] == final.args["ts"]
+    assert "REG-000042" in thread.args["text"]
+
+
+def test_a_second_click_and_two_users_at_once_give_exactly_one_decision(
+    store: CheckpointStore,
+    make_case: CaseFactory,
+    rules: ChangeOfAddressRules,
+    fake: SlackFake,
+    slack: Slack,
+) -> None:
+    checkpoint = flagged(store, make_case, rules)
+    slack.delivery.deliver_due()
+    barrier = threading.Barrier(2)
+    statuses: list[int] = []
+
+    def press(user: str) -> None:
+        barrier.wait()
+        statuses.append(
+            signed_post(
+                slack.url, click(user, ACTION_APPROVE, checkpoint.checkpoint_id)
+            ).status_code
+        )
+
+    threads = [threading.Thread(target=press, args=(u,)) for u in ("UJENS", "UMETTE")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200, 200]
+    decision = store.decision_for(checkpoint.checkpoint_id)
+    assert decision is not None
+    (told,) = fake.ok_calls("chat.postEphemeral")
+    loser = "UMETTE" if decision.decided_by.endswith("(UJENS)") else "UJENS"
+    assert told.args["user"] == loser
+    assert f"allerede afgjort af {escape(decision.decided_by)}" in told.args["text"]
+
+    # Anyone clicking again later: told, nothing changes.
+    signed_post(slack.url, click("UJENS", ACTION_APPROVE, checkpoint.checkpoint_id))
+    assert len(fake.ok_calls("chat.postEphemeral")) == 2
+    assert slack.resumes.calls == [checkpoint.checkpoint_id]
+    kinds = [e.kind for e in store.journal(checkpoint.case_id)]
+    assert kinds.count("decision.recorded") == 1
+
+
+def test_an_unauthorised_user_is_refused_and_the_attempt_journalled(
+    store: CheckpointStore,
+    make_case: CaseFactory,
+    rules: ChangeOfAddressRules,
+    fake: SlackFake,
+    slack: Slack,
+) -> None:
+    checkpoint = flagged(store, make_case, rules)
+    response = signed_post(slack.url, click("UEVE", ACTION_APPROVE, checkpoint.checkpoint_id))
+    assert response.status_code == 200
+    assert store.decision_for(checkpoint.checkpoint_id) is None
+    assert store.get(checkpoint.checkpoint_id).status == "open"
+    (refusal,) = fake.ok_calls("chat.postEphemeral")
+    assert refusal.args["user"] == "UEVE"
+    assert "ikke adgang" in refusal.args["text"]
+    entry = store.journal(checkpoint.case_id)[-1]
+    assert (entry.kind, entry.actor) == ("decision.refused", "slack:UEVE")
+    assert slack.resumes.calls == []
+
+
+def test_forged_signatures_and_stale_timestamps_are_rejected(
+    store: CheckpointStore,
+    make_case: CaseFactory,
+    rules: ChangeOfAddressRules,
+    slack: Slack,
+) -> None:
+    checkpoint = flagged(store, make_case, rules)
+    payload = click("UJENS", ACTION_APPROVE, checkpoint.checkpoint_id)
+    forged = signed_post(slack.url, payload, secret="not-the-secret")
+    stale = signed_post(slack.url, payload, timestamp=int(time.time()) - 6 * 60)
+    assert (forged.status_code, stale.status_code) == (401, 401)
+    assert store.decision_for(checkpoint.checkpoint_id) is None
+    assert [e.kind for e in store.journal(checkpoint.case_id)][-1] == "checkpoint.opened"
+
+
+def test_the_edit_modal_shows_errors_on_the_field_then_accepts_a_valid_edit(
+    store: CheckpointStore,
+    make_case: CaseFactory,
+    rules: ChangeOfAddressRules,
+    fake: SlackFake,
+    slack: Slack,
+) -> None:
+    checkpoint = flagged(store, make_case, rules)
+    signed_post(slack.url, click("UMETTE", ACTION_EDIT, checkpoint.checkpoint_id))
+    (opened,) = fake.ok_calls("views.open")
+    view = (
+        opened.args["view"]
+        if isinstance(opened.args["view"], dict)
+        else json.loads(opened.args["view"])
+    )
+    initial = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"]}
+    assert initial["new_address.street"] == "Sct. Mathias Gade"
+    assert initial["move_date"] == "2026-11-15"
+    assert initial["movers.0.cpr"] is None  # never sent to Slack in full
+    assert ANNA not in json.dumps(view)
+
+    values = {"new_address.street": "Gravene", "new_address.postcode": "88OO"}
+    refused = signed_post(slack.url, submission("UMETTE", checkpoint.checkpoint_id, values))
+    assert refused.status_code == 200
+    answer = refused.json()
+    assert answer["response_action"] == "errors"
+    assert list(answer["errors"]) == ["new_address.postcode"]
+    assert store.decision_for(checkpoint.checkpoint_id) is None
+
+    values["new_address.postcode"] = "8800"
+    values["comment"] = "Bekræftet i telefonen"
+    accepted = signed_post(slack.url, submission("UMETTE", checkpoint.checkpoint_id, values))
+    assert accepted.status_code == 200
+    assert accepted.text in ("", "null")
+    decision = store.decision_for(checkpoint.checkpoint_id)
+    assert decision is not None
+    assert decision.kind == "edit"
+    assert [(c.field, c.after) for c in decision.changes] == [("new_address.street", "Gravene")]
+    assert decision.comment == "Bekræftet i telefonen"
+
+
+# --- when Slack fails ----------------------------------------------------------------
+
+
+def test_slack_down_then_back_posts_the_checkpoint_later_exactly_once(
+    store: CheckpointStore,
+    make_case: CaseFactory,
+    rules: ChangeOfAddressRules,
+    fake: SlackFake,
+    slack: Slack,
+) -> None:
+    checkpoint = flagged(store, make_case, rules)
+    fake.fail_next("chat.postMessage", 503, times=10)
+    assert slack.delivery.deliver_due() == 0
+    outbox = store.outbox("slack")
+    assert outbox.pending_count() == 1
+    assert fake.ok_calls("chat.postMessage") == []
+    attempts = len([c for c in fake.calls if c.method == "chat.postMessage"])
+    assert attempts == 3  # one try and slack-sdk's two retries
+
+    assert slack.delivery.deliver_due() == 0  # not due yet: backoff
+    fake.fail_next("chat.postMessage", 503, times=0)
+    later = store.get(checkpoint.checkpoint_id).created_at + timedelta(minutes=10)
+    assert slack.delivery.deliver_due(now=later) == 1
+    assert slack.delivery.deliver_due(now=later) == 0
+    assert len(fake.ok_calls("chat.postMessage")) == 1
+    assert outbox.pending_count() == 0
+
+
+def test_a_rate_limit_is_waited_out_by_the_client(
+    store: CheckpointStore,
+    make_case: CaseFactory,
+    rules: ChangeOfAddressRules,
+    fake: SlackFake,
+    slack: Slack,
+) -> None:
+    flagged(store, make_case, rules)
+    fake.fail_next("chat.postMessage", 429, times=1, retry_after=1)
+    assert slack.delivery.deliver_due() == 1
+    statuses = [c.status for c in fake.calls if c.method == "chat.postMessage"]
+    assert statuses == [429, 200]
+
+
+def test_reminders_then_escalation_and_the_checkpoint_stays_open(
+    store: CheckpointStore,
+    make_case: CaseFactory,
+    rules: ChangeOfAddressRules,
+    fake: SlackFake,
+    slack: Slack,
+) -> None:
+    checkpoint = flagged(store, make_case, rules)
+    slack.delivery.deliver_due()
+    start = checkpoint.created_at
+    assert slack.delivery.schedule_nudges(now=start + timedelta(hours=1)) == 0
+    assert slack.delivery.schedule_nudges(now=start + timedelta(hours=5)) == 1
+    slack.delivery.deliver_due(now=start + timedelta(hours=5))
+    reminder = fake.ok_calls("chat.postMessage")[-1]
+    assert reminder.args["thread_ts"]
+    assert "Påmindelse" in reminder.args["text"]
+    assert slack.delivery.schedule_nudges(now=start + timedelta(hours=6)) == 0  # once
+    assert slack.delivery.schedule_nudges(now=start + timedelta(hours=25)) == 1
+    slack.delivery.deliver_due(now=start + timedelta(hours=25))
+    escalation = fake.ok_calls("chat.postMessage")[-1]
+    assert escalation.args["channel"] == "C0BOSS"
+    assert "https://fake.slack/" in escalation.args["text"]
+    assert store.get(checkpoint.checkpoint_id).status == "open"
+    assert store.decision_for(checkpoint.checkpoint_id) is None
+
+
+def test_membership_is_cached_for_minutes_not_forever(
+    fake: SlackFake, slack_settings: SlackSettings
+) -> None:
+    now = [0.0]
+    deciders = Deciders(make_client(slack_settings), slack_settings, clock=lambda: now[0])
+    assert deciders.allowed("UJENS")
+    fake.members.remove("UJENS")
+    now[0] = 60.0
+    assert deciders.allowed("UJENS")  # cached
+    now[0] = 301.0
+    assert not deciders.allowed("UJENS")
+    reads = [c for c in fake.calls if c.method == "conversations.members"]
+    assert len(reads) == 2

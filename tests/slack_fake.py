@@ -1,0 +1,183 @@
+"""A local fake of the Slack Web API: a threaded stdlib HTTP server that records every call.
+
+Point `WebClient(base_url=fake.api_url)` at it. It accepts JSON and form-encoded
+bodies like Slack, answers with realistic JSON, and can be told to fail the next
+calls of a method (5xx, or 429 with Retry-After).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+@dataclass
+class Call:
+    """One recorded Web API call."""
+
+    method: str
+    args: dict[str, Any]
+    token: str | None
+    status: int
+
+
+@dataclass
+class _Failure:
+    status: int
+    times: int
+    retry_after: int | None = None
+
+
+@dataclass
+class SlackFake:
+    """State of the fake workspace and the calls made to it."""
+
+    members: list[str] = field(default_factory=lambda: ["UJENS", "UMETTE"])
+    names: dict[str, str] = field(
+        default_factory=lambda: {"UJENS": "Jens Hansen", "UMETTE": "Mette Lund", "UEVE": "Eve"}
+    )
+    websocket_url: str | None = None
+    calls: list[Call] = field(default_factory=list)
+    _failures: dict[str, _Failure] = field(default_factory=dict)
+    _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def api_url(self) -> str:
+        """The base URL for WebClient."""
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    def fail_next(
+        self, method: str, status: int, times: int = 1, retry_after: int | None = None
+    ) -> None:
+        """Make the next `times` calls of `method` answer `status`."""
+        with self._lock:
+            self._failures[method] = _Failure(status, times, retry_after)
+
+    def ok_calls(self, method: str) -> list[Call]:
+        """Successful calls of a method, in order."""
+        with self._lock:
+            return [c for c in self.calls if c.method == method and c.status == 200]
+
+    def answer(
+        self, method: str, args: dict[str, Any]
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """Status, JSON body and extra headers for one call."""
+        with self._lock:
+            failure = self._failures.get(method)
+            if failure and failure.times > 0:
+                failure.times -= 1
+                headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
+                error = "ratelimited" if failure.status == 429 else "fatal_error"
+                return failure.status, {"ok": False, "error": error}, headers
+        channel = args.get("channel", "C0CHECK")
+        if method in ("chat.postMessage", "chat.update"):
+            ts = args.get("ts") or f"{1_700_000_000 + next(self._ts)}.000100"
+            message = {k: args.get(k) for k in ("text", "blocks", "thread_ts") if k in args}
+            return 200, {"ok": True, "channel": channel, "ts": ts, "message": message}, {}
+        if method == "chat.postEphemeral":
+            return 200, {"ok": True, "message_ts": f"{1_700_000_000 + next(self._ts)}.000200"}, {}
+        if method == "chat.getPermalink":
+            ts = args.get("message_ts", "")
+            return (
+                200,
+                {"ok": True, "channel": channel, "permalink": f"https://fake.slack/{channel}/{ts}"},
+                {},
+            )
+        if method == "views.open":
+            return 200, {"ok": True, "view": {"id": "V0EDIT", **_json(args.get("view"))}}, {}
+        if method == "users.info":
+            user = args.get("user", "")
+            return (
+                200,
+                {
+                    "ok": True,
+                    "user": {
+                        "id": user,
+                        "name": user.lower(),
+                        "real_name": self.names.get(user, user),
+                    },
+                },
+                {},
+            )
+        if method == "usergroups.users.list":
+            return 200, {"ok": True, "users": list(self.members)}, {}
+        if method == "conversations.members":
+            return (
+                200,
+                {
+                    "ok": True,
+                    "members": list(self.members),
+                    "response_metadata": {"next_cursor": ""},
+                },
+                {},
+            )
+        if method == "auth.test":
+            return (
+                200,
+                {
+                    "ok": True,
+                    "url": "https://fake.slack/",
+                    "team": "Kommune",
+                    "user": "robot",
+                    "team_id": "T0FAKE",
+                    "user_id": "UROBOT",
+                    "bot_id": "B0ROBOT",
+                },
+                {},
+            )
+        if method == "apps.connections.open":
+            return 200, {"ok": True, "url": self.websocket_url or ""}, {}
+        return 200, {"ok": False, "error": "unknown_method"}, {}
+
+    def __enter__(self) -> SlackFake:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                method = self.path.rsplit("/", 1)[-1].split("?")[0]
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length).decode() if length else ""
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    args = json.loads(raw or "{}")
+                else:
+                    args = {k: v[0] for k, v in parse_qs(raw).items()}
+                token = (self.headers.get("Authorization") or "").removeprefix("Bearer ") or None
+                status, body, headers = fake.answer(method, args)
+                with fake._lock:
+                    fake.calls.append(Call(method, args, token, status))
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def _json(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        return json.loads(value)  # type: ignore[no-any-return]
+    return value or {}
