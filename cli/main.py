@@ -137,6 +137,46 @@ def up(
         _watch_checkpoints(settings)
 
 
+@app.command("slack")
+@one_line_errors
+def slack() -> None:
+    """Run the Slack app (Socket Mode or HTTP) and its outbox, until Ctrl-C or SIGTERM."""
+    import os
+
+    settings = _settings()
+    if not settings.slack.enabled:
+        fail("Slack is not configured: set RPA_SLACK__BOT_TOKEN and RPA_SLACK__CHANNEL")
+    running = read_running_stack(settings)
+    api_url = running.prefect_api_url if running else os.environ.get("PREFECT_API_URL")
+    if api_url:
+        apply_env(prefect_env(settings, api_url))
+    from checkpoints.channels.slack.serve import assemble, run
+
+    def resumer(store: Any) -> Any:
+        if not api_url:
+            return None
+        from flows.resume import resumer as prefect_resumer
+
+        return prefect_resumer(store, wait_s=settings.checkpoints.resume_wait_s)
+
+    try:
+        runtime = assemble(
+            settings,
+            resumer=resumer,
+            prefect_ui_url=api_url.removesuffix("/api") if api_url else None,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    where = (
+        f"HTTP at http://{settings.slack.http_host}:{settings.slack.http_port}/slack/events"
+        if settings.slack.mode == "http"
+        else "Socket Mode"
+    )
+    typer.echo(f"Slack app running ({where}), posting to {settings.slack.channel}.")
+    _stop_on_sigterm()
+    run(runtime, settings)
+
+
 @app.command("demo")
 @_one_line_errors
 def demo(
@@ -183,6 +223,8 @@ class _StartedStack:
             api_url = stack.start_prefect()
             apply_env(prefect_env(stack.settings, api_url))
             stack.start_runner(sandbox_url)
+            if stack.settings.slack.enabled:
+                stack.start_slack()
             stack.publish()
         except BaseException:
             stack.stop()
@@ -223,6 +265,9 @@ def _print_summary(summary: Any, info: StackInfo) -> None:
 
 def _print_urls(info: StackInfo) -> None:
     typer.echo(f"Prefect UI:  {info.prefect_ui_url}")
+    slack = _settings().slack
+    if slack.enabled:
+        typer.echo(f"Slack:       posting checkpoints to {slack.channel} ({slack.mode} mode)")
     if info.sandbox_url:
         typer.echo(f"Sandbox:     {info.sandbox_url}  (log in as robot / robot-demo)")
 

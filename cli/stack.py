@@ -191,6 +191,38 @@ class Stack:
         self._spawn("runner", [sys.executable, "-m", "flows.serve"], env)
         self._wait_for_deployment(60.0)
 
+    def start_slack(self) -> None:
+        """Start the Slack app and its outbox (`rpa slack`) next to the runner."""
+        if self.prefect_api_url is None:
+            raise StackError("start the Prefect server before the Slack app")
+        env = prefect_env(self.settings, self.prefect_api_url)
+        self._spawn("slack", [sys.executable, "-m", "cli.main", "slack"], env)
+        slack = self.settings.slack
+        if slack.mode == "http":
+            self._wait_healthy_port("slack", slack.http_host, slack.http_port, 30.0)
+            return
+        time.sleep(2.0)  # Socket Mode has no port: a bad token shows as an early exit
+        process = dict(self.processes)["slack"]
+        if process.poll() is not None:
+            raise StackError(
+                f"the Slack app exited with code {process.returncode}; see "
+                f"{self.logs_dir / 'slack.log'}"
+            )
+
+    def _wait_healthy_port(self, name: str, host: str, port: int, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        process = dict(self.processes)[name]
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise StackError(
+                    f"{name} exited with code {process.returncode} at start; see "
+                    f"{self.logs_dir / (name + '.log')}"
+                )
+            if not port_is_free(host, port):
+                return
+            time.sleep(0.3)
+        raise StackError(f"{name} did not listen on {host}:{port} within {timeout_s:.0f} s")
+
     def info(self) -> StackInfo:
         """What this stack serves."""
         if self.prefect_api_url is None:

@@ -7,13 +7,23 @@ calls of a method (5xx, or 429 with Retry-After).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import itertools
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
+
+import httpx
+
+from checkpoints.channels.slack.blocks import EDIT_VIEW
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+CHANNEL = "C0CHECK"
 
 
 @dataclass
@@ -181,3 +191,69 @@ def _json(value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         return json.loads(value)  # type: ignore[no-any-return]
     return value or {}
+
+
+def signed_post(
+    url: str,
+    payload: dict[str, Any],
+    *,
+    timestamp: int | None = None,
+    secret: str = SECRET,
+) -> httpx.Response:
+    """POST an interaction payload the way Slack does, signed with the signing secret."""
+    body = urlencode({"payload": json.dumps(payload)})
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": stamp,
+        "X-Slack-Signature": f"v0={digest}",
+    }
+    return httpx.post(url, content=body, headers=headers, timeout=30)
+
+
+def click(user: str, action_id: str, checkpoint_id: str) -> dict[str, Any]:
+    """A block_actions payload for a button on the checkpoint's message."""
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": "T0FAKE"},
+        "api_app_id": "A0RPA",
+        "token": "legacy",
+        "trigger_id": "1337.42",
+        "team": {"id": "T0FAKE", "domain": "kommune"},
+        "channel": {"id": CHANNEL, "name": "flytninger"},
+        "container": {"type": "message", "message_ts": "1700000001.000100", "channel_id": CHANNEL},
+        "message": {"type": "message", "ts": "1700000001.000100", "text": "..."},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": f"decide:{checkpoint_id}",
+                "value": checkpoint_id,
+                "action_ts": "1700000002.0001",
+            }
+        ],
+    }
+
+
+def submission(user: str, checkpoint_id: str, values: dict[str, str]) -> dict[str, Any]:
+    """A view_submission payload for the edit modal."""
+    state = {
+        field: {"value": {"type": "plain_text_input", "value": value}}
+        for field, value in values.items()
+    }
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0FAKE", "domain": "kommune"},
+        "user": {"id": user, "username": user.lower(), "team_id": "T0FAKE"},
+        "api_app_id": "A0RPA",
+        "token": "legacy",
+        "trigger_id": "1337.43",
+        "view": {
+            "id": "V0EDIT",
+            "type": "modal",
+            "callback_id": EDIT_VIEW,
+            "private_metadata": checkpoint_id,
+            "state": {"values": state},
+        },
+    }

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlencode
 
-import httpx
 import pytest
 import uvicorn
 from pydantic import SecretStr
@@ -22,7 +18,6 @@ from checkpoints.channels.slack.blocks import (
     ACTION_APPROVE,
     ACTION_EDIT,
     BLOCK_LIMIT,
-    EDIT_VIEW,
     SECTION_LIMIT,
     checkpoint_message,
     escape,
@@ -38,9 +33,8 @@ from config.rules import ChangeOfAddressRules
 from config.settings import SlackSettings
 from flows.common import proposal_for
 from tests.checkpoints.conftest import ANNA, CaseFactory
-from tests.slack_fake import SlackFake
+from tests.slack_fake import SECRET, SlackFake, click, signed_post, submission
 
-SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0CHECK"
 
 
@@ -135,72 +129,6 @@ def flagged(
         target_url="http://sager.local",
         channels=("slack",),
     )
-
-
-def signed_post(
-    url: str,
-    payload: dict[str, Any],
-    *,
-    timestamp: int | None = None,
-    secret: str = SECRET,
-) -> httpx.Response:
-    """POST an interaction payload the way Slack does, signed with the signing secret."""
-    body = urlencode({"payload": json.dumps(payload)})
-    stamp = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": stamp,
-        "X-Slack-Signature": f"v0={digest}",
-    }
-    return httpx.post(url, content=body, headers=headers, timeout=30)
-
-
-def click(user: str, action_id: str, checkpoint_id: str) -> dict[str, Any]:
-    """A block_actions payload for a button on the checkpoint's message."""
-    return {
-        "type": "block_actions",
-        "user": {"id": user, "username": user.lower(), "team_id": "T0FAKE"},
-        "api_app_id": "A0RPA",
-        "token": "legacy",
-        "trigger_id": "1337.42",
-        "team": {"id": "T0FAKE", "domain": "kommune"},
-        "channel": {"id": CHANNEL, "name": "flytninger"},
-        "container": {"type": "message", "message_ts": "1700000001.000100", "channel_id": CHANNEL},
-        "message": {"type": "message", "ts": "1700000001.000100", "text": "..."},
-        "actions": [
-            {
-                "type": "button",
-                "action_id": action_id,
-                "block_id": f"decide:{checkpoint_id}",
-                "value": checkpoint_id,
-                "action_ts": "1700000002.0001",
-            }
-        ],
-    }
-
-
-def submission(user: str, checkpoint_id: str, values: dict[str, str]) -> dict[str, Any]:
-    """A view_submission payload for the edit modal."""
-    state = {
-        field: {"value": {"type": "plain_text_input", "value": value}}
-        for field, value in values.items()
-    }
-    return {
-        "type": "view_submission",
-        "team": {"id": "T0FAKE", "domain": "kommune"},
-        "user": {"id": user, "username": user.lower(), "team_id": "T0FAKE"},
-        "api_app_id": "A0RPA",
-        "token": "legacy",
-        "trigger_id": "1337.43",
-        "view": {
-            "id": "V0EDIT",
-            "type": "modal",
-            "callback_id": EDIT_VIEW,
-            "private_metadata": checkpoint_id,
-            "state": {"values": state},
-        },
-    }
 
 
 def all_text(message: Any) -> str:
