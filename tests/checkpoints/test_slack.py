@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +14,8 @@ from typing import Any
 import pytest
 import uvicorn
 from pydantic import SecretStr
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import ServerConnection, serve
 
 from checkpoints.channels.slack.app import Deciders, SlackChannel, build_app
 from checkpoints.channels.slack.blocks import (
@@ -436,3 +440,93 @@ def test_membership_is_cached_for_minutes_not_forever(
     assert not deciders.allowed("UJENS")
     reads = [c for c in fake.calls if c.method == "conversations.members"]
     assert len(reads) == 2
+
+
+# --- Socket Mode ---------------------------------------------------------------------
+
+
+class SocketModeFake:
+    """Slack's Socket Mode end: a local websocket that sends envelopes and records acks."""
+
+    def __init__(self) -> None:
+        self.envelopes: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.acks: list[dict[str, Any]] = []
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+        self.server = serve(self._handle, "127.0.0.1", 0)
+        self.url = f"ws://127.0.0.1:{self.server.socket.getsockname()[1]}/link/?ticket=t"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handle(self, websocket: ServerConnection) -> None:
+        hello = {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0RPA"}}
+        websocket.send(json.dumps(hello))
+        self.connected.set()
+        while not self._stop.is_set():
+            with contextlib.suppress(queue.Empty):
+                websocket.send(json.dumps(self.envelopes.get(timeout=0.05)))
+            try:
+                self.acks.append(json.loads(websocket.recv(timeout=0.05)))
+            except TimeoutError:
+                pass
+            except ConnectionClosed:
+                return
+
+    def close(self) -> None:
+        """Stop the server."""
+        self._stop.set()
+        self.server.shutdown()
+
+
+def test_socket_mode_delivers_a_click_to_the_same_decision_service(
+    store: CheckpointStore,
+    make_case: CaseFactory,
+    rules: ChangeOfAddressRules,
+    fake: SlackFake,
+) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    socket_end = SocketModeFake()
+    fake.websocket_url = socket_end.url
+    settings = SlackSettings(
+        bot_token=SecretStr("xoxb-test"),
+        app_token=SecretStr("xapp-test"),
+        channel=CHANNEL,
+        api_url=fake.api_url,
+    )
+    client = make_client(settings)
+    resumes = Resumes()
+    delivery = SlackDelivery(store, client, settings)
+    channel = SlackChannel(
+        service=DecisionService(store, resumer=resumes),
+        delivery=delivery,
+        deciders=Deciders(client, settings),
+    )
+    handler = SocketModeHandler(build_app(settings, channel, client), "xapp-test")
+    handler.connect()  # type: ignore[no-untyped-call]
+    try:
+        assert socket_end.connected.wait(10), "the app did not connect over Socket Mode"
+        (opened,) = fake.ok_calls("apps.connections.open")
+        assert opened.token == "xapp-test"
+        checkpoint = flagged(store, make_case, rules)
+        delivery.deliver_due()
+        envelope = {
+            "envelope_id": "env-approve-1",
+            "type": "interactive",
+            "accepts_response_payload": False,
+            "payload": click("UMETTE", ACTION_APPROVE, checkpoint.checkpoint_id),
+        }
+        socket_end.envelopes.put(envelope)
+        deadline = time.monotonic() + 15
+        while store.decision_for(checkpoint.checkpoint_id) is None:
+            assert time.monotonic() < deadline, "no decision arrived over Socket Mode"
+            time.sleep(0.1)
+        decision = store.decision_for(checkpoint.checkpoint_id)
+        assert decision is not None
+        assert (decision.decided_by, decision.channel) == ("Mette Lund (UMETTE)", "slack")
+        while not any(a.get("envelope_id") == "env-approve-1" for a in socket_end.acks):
+            assert time.monotonic() < deadline, "the envelope was never acknowledged"
+            time.sleep(0.1)
+        assert resumes.calls == [checkpoint.checkpoint_id]
+    finally:
+        handler.close()  # type: ignore[no-untyped-call]
+        socket_end.close()
