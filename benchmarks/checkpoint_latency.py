@@ -6,7 +6,12 @@ Real parts only: a local Prefect server, the served deployments in their own pro
 then each checkpoint is decided through the decision service, one after the other,
 and timed until the store says `applied`.
 
+With `--via slack` each decision is a correctly signed button click into the real Bolt
+app (HTTP mode) instead, with the Slack Web API faked locally (tests/slack_fake.py):
+the time is then from the click to the robot having finished.
+
     .venv/bin/python benchmarks/checkpoint_latency.py --cases 60 --checkpoints 20
+    .venv/bin/python benchmarks/checkpoint_latency.py --cases 60 --checkpoints 20 --via slack
 """
 
 from __future__ import annotations
@@ -18,13 +23,17 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import Any
+
+import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from checkpoints.models import Checkpoint, DecisionKind
-from cli.stack import Stack, apply_env, prefect_env
+from cli.stack import Stack, apply_env, free_port, prefect_env
 from config.settings import Settings, get_settings
 from sandbox import generate_sample
 
@@ -34,7 +43,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=60, help="cases in the sample batch")
     parser.add_argument("--checkpoints", type=int, default=20, help="checkpoints to decide")
+    parser.add_argument("--via", choices=["cli", "slack"], default="cli", help="how to decide")
     args = parser.parse_args()
+    fake = None
+    if args.via == "slack":
+        from tests.slack_fake import CHANNEL, SECRET, SlackFake
+
+        fake = SlackFake().__enter__()
+        os.environ |= {
+            "RPA_SLACK__BOT_TOKEN": "xoxb-bench",
+            "RPA_SLACK__SIGNING_SECRET": SECRET,
+            "RPA_SLACK__MODE": "http",
+            "RPA_SLACK__HTTP_PORT": str(free_port()),
+            "RPA_SLACK__CHANNEL": CHANNEL,
+            "RPA_SLACK__API_URL": fake.api_url,
+            "RPA_SLACK__OUTBOX_INTERVAL_S": "0.5",
+        }
 
     workdir = Path(tempfile.mkdtemp(prefix="rpa-bench-"))
     seed = workdir / "seed.json"
@@ -60,12 +84,18 @@ def main() -> None:
             print(f"only {len(waiting)} checkpoints to decide", flush=True)
         _wait_all_paused(waiting)
         service = DecisionService(store, resumer=resumer(store, wait_s=30))
+        click = _slack(settings, api_url, stack) if args.via == "slack" else None
         print("checkpoint     case             decision         decide_s  to_done_s  result")
         latencies = []
         for n, checkpoint in enumerate(waiting):
             kind = _decision_for(checkpoint, n)
             started = time.monotonic()
-            service.decide(checkpoint.checkpoint_id, kind=kind, decided_by="bench", channel="cli")
+            if click is None:
+                service.decide(
+                    checkpoint.checkpoint_id, kind=kind, decided_by="bench", channel="cli"
+                )
+            else:
+                click(checkpoint.checkpoint_id, kind)
             decided = time.monotonic() - started
             status = _wait_done(store, checkpoint.checkpoint_id)
             total = time.monotonic() - started
@@ -77,11 +107,52 @@ def main() -> None:
             )
         if latencies:
             print(
-                f"decide -> robot done over {len(latencies)} checkpoints: "
+                f"{'click' if click else 'decide'} -> robot done over "
+                f"{len(latencies)} checkpoints: "
                 f"median {statistics.median(latencies):.1f} s, "
                 f"worst {max(latencies):.1f} s, best {min(latencies):.1f} s"
             )
         store.close()
+
+
+def _slack(settings: Settings, api_url: str, stack: Stack) -> Any:
+    """Start the Slack channel in HTTP mode here; return a function that clicks a button."""
+    from checkpoints.channels.slack.serve import assemble, http_app, outbox_loop
+    from flows.resume import resumer
+    from tests.slack_fake import click, signed_post
+
+    runtime = assemble(
+        settings,
+        resumer=lambda store: resumer(store, wait_s=30),
+        prefect_ui_url=api_url.removesuffix("/api"),
+    )
+    stop = threading.Event()
+    threading.Thread(target=outbox_loop, args=(runtime, 0.5, stop), daemon=True).start()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            http_app(runtime.app),
+            host="127.0.0.1",
+            port=settings.slack.http_port,
+            log_level="warning",
+        )
+    )
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    url = f"http://127.0.0.1:{settings.slack.http_port}/slack/events"
+    actions = {
+        "approve": "checkpoint_approve",
+        "manual": "checkpoint_manual",
+        "contact_citizen": "checkpoint_contact_citizen",
+    }
+
+    def press(checkpoint_id: str, kind: str) -> None:
+        while runtime.delivery.outbox.posted(checkpoint_id) is None:
+            time.sleep(0.1)  # a caseworker can only click a posted message
+        response = signed_post(url, click("UJENS", actions[kind], checkpoint_id))
+        response.raise_for_status()
+
+    return press
 
 
 def _decision_for(checkpoint: Checkpoint, n: int) -> DecisionKind:
