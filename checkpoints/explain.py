@@ -200,6 +200,17 @@ def _confirmed(data: dict[str, Any], actor: str, locale: Locale) -> str:
     )
 
 
+def _refused(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    who = data.get("user", actor)
+    return _t(
+        locale,
+        f"{who} forsøgte at afgøre sagen via {data.get('channel', '?')} uden adgang; intet blev "
+        "ændret.",
+        f"{who} tried to decide the case via {data.get('channel', '?')} without access; nothing "
+        "was changed.",
+    )
+
+
 def _other(data: dict[str, Any], actor: str, locale: Locale) -> str:
     return f"{actor}: {data}"
 
@@ -217,4 +228,5 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], str, Locale], str]] = {
     "checkpoint.superseded": _superseded,
     "case.closed_elsewhere": _closed_elsewhere,
     "robot.confirmed": _confirmed,
+    "decision.refused": _refused,
 }

@@ -9,10 +9,12 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import uvicorn
+import yaml
 from pydantic import SecretStr
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
@@ -530,3 +532,13 @@ def test_socket_mode_delivers_a_click_to_the_same_decision_service(
     finally:
         handler.close()  # type: ignore[no-untyped-call]
         socket_end.close()
+
+
+def test_the_app_manifest_asks_for_what_the_app_uses() -> None:
+    manifest = yaml.safe_load(
+        (Path(__file__).parents[2] / "deploy" / "slack" / "manifest.yaml").read_text()
+    )
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    assert {"chat:write", "users:read", "usergroups:read", "channels:read"} <= scopes
+    assert manifest["settings"]["interactivity"]["is_enabled"] is True
+    assert manifest["settings"]["socket_mode_enabled"] is True
