@@ -41,6 +41,7 @@ class _Failure:
     status: int
     times: int
     retry_after: int | None = None
+    after_effect: bool = False
 
 
 @dataclass
@@ -53,6 +54,7 @@ class SlackFake:
     )
     websocket_url: str | None = None
     calls: list[Call] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
     _failures: dict[str, _Failure] = field(default_factory=dict)
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,11 +67,16 @@ class SlackFake:
         return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
 
     def fail_next(
-        self, method: str, status: int, times: int = 1, retry_after: int | None = None
+        self,
+        method: str,
+        status: int,
+        times: int = 1,
+        retry_after: int | None = None,
+        after_effect: bool = False,
     ) -> None:
-        """Make the next `times` calls of `method` answer `status`."""
+        """Make the next `times` calls of `method` answer `status` (after doing it, if asked)."""
         with self._lock:
-            self._failures[method] = _Failure(status, times, retry_after)
+            self._failures[method] = _Failure(status, times, retry_after, after_effect)
 
     def ok_calls(self, method: str) -> list[Call]:
         """Successful calls of a method, in order."""
@@ -84,14 +91,21 @@ class SlackFake:
             failure = self._failures.get(method)
             if failure and failure.times > 0:
                 failure.times -= 1
+                if failure.after_effect:
+                    self._do(method, args)
                 headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after else {}
                 error = "ratelimited" if failure.status == 429 else "fatal_error"
                 return failure.status, {"ok": False, "error": error}, headers
         channel = args.get("channel", "C0CHECK")
         if method in ("chat.postMessage", "chat.update"):
-            ts = args.get("ts") or f"{1_700_000_000 + next(self._ts)}.000100"
+            with self._lock:
+                ts = self._do(method, args)
             message = {k: args.get(k) for k in ("text", "blocks", "thread_ts") if k in args}
             return 200, {"ok": True, "channel": channel, "ts": ts, "message": message}, {}
+        if method == "conversations.history":
+            with self._lock:
+                found = [m for m in self.messages if m["channel"] == channel]
+            return 200, {"ok": True, "messages": list(reversed(found)), "has_more": False}, {}
         if method == "chat.postEphemeral":
             return 200, {"ok": True, "message_ts": f"{1_700_000_000 + next(self._ts)}.000200"}, {}
         if method == "chat.getPermalink":
@@ -146,6 +160,22 @@ class SlackFake:
         if method == "apps.connections.open":
             return 200, {"ok": True, "url": self.websocket_url or ""}, {}
         return 200, {"ok": False, "error": "unknown_method"}, {}
+
+    def _do(self, method: str, args: dict[str, Any]) -> str:
+        """Post a message (kept for conversations.history); its ts."""
+        if method == "chat.update":
+            return str(args.get("ts"))
+        ts = f"{1_700_000_000 + next(self._ts)}.000100"
+        metadata = _json(args.get("metadata"))
+        self.messages.append(
+            {
+                "channel": args.get("channel"),
+                "ts": ts,
+                "text": args.get("text"),
+                "metadata": metadata,
+            }
+        )
+        return ts
 
     def __enter__(self) -> SlackFake:
         fake = self

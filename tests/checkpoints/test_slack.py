@@ -377,8 +377,7 @@ def test_slack_down_then_back_posts_the_checkpoint_later_exactly_once(
     outbox = store.outbox("slack")
     assert outbox.pending_count() == 1
     assert fake.ok_calls("chat.postMessage") == []
-    attempts = len([c for c in fake.calls if c.method == "chat.postMessage"])
-    assert attempts == 3  # one try and slack-sdk's two retries
+    assert [c.status for c in fake.calls if c.method == "chat.postMessage"] == [503]
 
     assert slack.delivery.deliver_due() == 0  # not due yet: backoff
     fake.fail_next("chat.postMessage", 503, times=0)
@@ -387,6 +386,24 @@ def test_slack_down_then_back_posts_the_checkpoint_later_exactly_once(
     assert slack.delivery.deliver_due(now=later) == 0
     assert len(fake.ok_calls("chat.postMessage")) == 1
     assert outbox.pending_count() == 0
+
+
+def test_a_post_that_failed_after_slack_posted_it_is_not_posted_twice(
+    store: CheckpointStore,
+    make_case: CaseFactory,
+    rules: ChangeOfAddressRules,
+    fake: SlackFake,
+    slack: Slack,
+) -> None:
+    checkpoint = flagged(store, make_case, rules)
+    fake.fail_next("chat.postMessage", 500, times=1, after_effect=True)
+    assert slack.delivery.deliver_due() == 0
+    later = checkpoint.created_at + timedelta(minutes=10)
+    assert slack.delivery.deliver_due(now=later) == 1
+    assert len(fake.messages) == 1
+    assert fake.ok_calls("chat.postMessage") == []
+    ref = store.outbox("slack").posted(checkpoint.checkpoint_id)
+    assert ref == {"channel": CHANNEL, "ts": fake.messages[0]["ts"]}
 
 
 def test_a_rate_limit_is_waited_out_by_the_client(
@@ -539,6 +556,12 @@ def test_the_app_manifest_asks_for_what_the_app_uses() -> None:
         (Path(__file__).parents[2] / "deploy" / "slack" / "manifest.yaml").read_text()
     )
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"chat:write", "users:read", "usergroups:read", "channels:read"} <= scopes
+    assert {
+        "chat:write",
+        "channels:history",
+        "users:read",
+        "usergroups:read",
+        "channels:read",
+    } <= scopes
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True

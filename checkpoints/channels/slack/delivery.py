@@ -12,7 +12,6 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
 )
 
 from checkpoints.channels.slack.blocks import Locale, checkpoint_message, outcome_text, reply
@@ -27,7 +26,11 @@ CHANNEL = "slack"
 
 
 def make_client(settings: SlackSettings) -> WebClient:
-    """A Web API client with slack-sdk's own retries for rate limits, 5xx and lost connections."""
+    """A Web API client with slack-sdk's own retries for rate limits and lost connections.
+
+    A 5xx is left to the outbox: Slack may have posted before failing, and the outbox
+    looks for the message before it posts again, which a blind retry cannot.
+    """
     token = settings.bot_token.get_secret_value() if settings.bot_token else None
     return WebClient(
         token=token,
@@ -35,7 +38,6 @@ def make_client(settings: SlackSettings) -> WebClient:
         timeout=15,
         retry_handlers=[
             RateLimitErrorRetryHandler(max_retry_count=2),
-            ServerErrorRetryHandler(max_retry_count=2),
             ConnectionErrorRetryHandler(max_retry_count=2),
         ],
     )
@@ -116,6 +118,11 @@ class SlackDelivery:
     def _deliver(self, post: outbox.DuePost) -> bool:
         checkpoint = self.store.get(post.checkpoint_id)
         if post.kind == outbox.POST:
+            found = self._already_posted(checkpoint) if post.attempts else None
+            if found is not None:
+                self.outbox.sent(post.id, found)
+                log.info("Checkpoint %s was posted before its error; not again", post.checkpoint_id)
+                return True
             message = self.message(checkpoint)
             response = self.client.chat_postMessage(
                 channel=self.settings.channel or "",
@@ -164,6 +171,22 @@ class SlackDelivery:
             )
         self.outbox.sent(post.id, ref)
         return True
+
+    def _already_posted(self, checkpoint: Checkpoint) -> dict[str, Any] | None:
+        """The checkpoint's message if an earlier, seemingly failed post went through."""
+        channel = self.settings.channel or ""
+        history = self.client.conversations_history(
+            channel=channel,
+            oldest=str(checkpoint.created_at.timestamp() - 60),
+            include_all_metadata=True,
+            limit=200,
+        )
+        messages: list[dict[str, Any]] = history.get("messages", [])
+        for message in messages:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("checkpoint_id") == checkpoint.checkpoint_id:
+                return {"channel": channel, "ts": message["ts"]}
+        return None
 
     def schedule_nudges(self, now: datetime | None = None) -> int:
         """Queue reminders and escalations for posted checkpoints nobody has decided."""
