@@ -171,13 +171,21 @@ def _retried(data: dict[str, Any], actor: str, locale: Locale) -> str:
 
 
 def _superseded(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    old, new = data["checkpoint_id"], data["new_checkpoint_id"]
+    if data.get("because") == "robot.refused":
+        return _t(
+            locale,
+            f"Robotten kunne ikke udføre afgørelsen ({old}); sagen blev sat til en ny afgørelse "
+            f"({new}) med robottens begrundelse.",
+            f"The robot could not carry out the decision ({old}); the case was set aside again "
+            f"({new}) with the robot's reason.",
+        )
     return _t(
         locale,
-        f"Sagen var ændret, da robotten læste den igen; afgørelsen ({data['checkpoint_id']}) "
-        f"blev ikke udført, og sagen blev sat til en ny afgørelse ({data['new_checkpoint_id']}).",
-        f"The case had changed when the robot read it again; the decision "
-        f"({data['checkpoint_id']}) was not carried out and the case was set aside again "
-        f"({data['new_checkpoint_id']}).",
+        f"Sagen var ændret, da robotten læste den igen; afgørelsen ({old}) blev ikke udført, "
+        f"og sagen blev sat til en ny afgørelse ({new}).",
+        f"The case had changed when the robot read it again; the decision ({old}) was not "
+        f"carried out and the case was set aside again ({new}).",
     )
 
 

@@ -21,9 +21,10 @@ from checkpoints.models import Checkpoint
 from checkpoints.store.repository import CheckpointStore
 from config.rules import ChangeOfAddressRules, load_rules_config
 from config.settings import Settings, get_settings
+from domain.change_of_address import Reason
 from flows.carry_out import CarriedOut, carry_out
 from flows.common import open_store, proposal_for, target_for
-from robots.errors import SystemFault
+from robots.errors import BusinessError, SystemFault
 from robots.sandbox.actions import CaseSystemRobot, Target
 from robots.session import BrowserSession
 
@@ -145,9 +146,50 @@ async def _attempts(
                     await asyncio.sleep(delay)
                     continue
                 shot = await session.screenshot(page, f"{checkpoint.case_id}-carry-out-failed")
+                if isinstance(exc, BusinessError):
+                    # The data, not the system, is the problem: retrying cannot help, a
+                    # person must decide again, knowing why the robot stopped.
+                    return _back_to_a_person(store, checkpoint, exc, shot, settings)
                 _record_failure(store, checkpoint, exc, shot)
                 raise
     raise AssertionError("unreachable")
+
+
+def _back_to_a_person(
+    store: CheckpointStore,
+    checkpoint: Checkpoint,
+    exc: BusinessError,
+    shot: Path | None,
+    settings: Settings,
+) -> CarriedOut:
+    message = {
+        "da": f"Robotten kunne ikke udføre afgørelsen: {exc}. En person skal afgøre sagen igen.",
+        "en": f"The robot could not carry out the decision: {exc}. A person must decide again.",
+    }[settings.locale]
+    reasons = [Reason(rule_id="robot.refused", message=message), *checkpoint.reasons]
+    new = store.open_checkpoint(
+        case=checkpoint.case,
+        reasons=reasons,
+        proposal=proposal_for(checkpoint.case, reasons, settings.locale),
+        screenshot=str(shot) if shot else checkpoint.screenshot,
+        process=checkpoint.process,
+        deadline_hours=settings.checkpoints.deadline_hours,
+        supersedes=checkpoint.checkpoint_id,
+        target_url=checkpoint.target_url,
+    )
+    get_run_logger().warning(
+        "Case %s: the decision on %s could not be carried out (%s); new checkpoint %s",
+        checkpoint.case_id,
+        checkpoint.checkpoint_id,
+        exc,
+        new.checkpoint_id,
+    )
+    return CarriedOut(
+        checkpoint_id=checkpoint.checkpoint_id,
+        case_id=checkpoint.case_id,
+        action="superseded",
+        new_checkpoint_id=new.checkpoint_id,
+    )
 
 
 def _record_failure(

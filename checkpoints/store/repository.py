@@ -153,7 +153,11 @@ class CheckpointStore:
                     case_id=case.case_id,
                     kind="checkpoint.superseded",
                     actor=ROBOT,
-                    data={"checkpoint_id": supersedes, "new_checkpoint_id": checkpoint_id},
+                    data={
+                        "checkpoint_id": supersedes,
+                        "new_checkpoint_id": checkpoint_id,
+                        "because": reasons[0].rule_id if reasons else "",
+                    },
                 )
             session.add(
                 CheckpointRow(

@@ -304,3 +304,27 @@ def test_a_failure_while_carrying_out_is_kept_visible_and_can_be_retried(
     assert statuses(sandbox.url)[seeds.REMARKS] == "registered"
     kinds = [e.kind for e in store.journal(seeds.REMARKS)]
     assert kinds[-3:] == ["checkpoint.failed", "checkpoint.retried", "robot.registered"]
+
+
+def test_a_decision_the_robot_cannot_carry_out_goes_back_to_a_person(
+    store: CheckpointStore, sandbox: SandboxServer
+) -> None:
+    checkpoint = set_aside(sandbox, store)[seeds.REMARKS]
+    service_for(store).decide(
+        checkpoint.checkpoint_id,
+        kind="edit",
+        decided_by="Mette",
+        channel="cli",
+        edits={"new_address.street": "Ingenvej", "new_address.house_number": "99"},
+    )
+    wait_until(
+        lambda: store.get(checkpoint.checkpoint_id).status == "superseded",
+        "the robot to hand the case back",
+    )
+    (new,) = [c for c in store.all("open") if c.case_id == seeds.REMARKS]
+    assert [r.rule_id for r in new.reasons] == ["robot.refused", "remarks.present"]
+    assert "not in the register" in new.reasons[0].message
+    assert statuses(sandbox.url)[seeds.REMARKS] == "in_progress"
+    assert seeds.REMARKS not in {r["case_id"] for r in state(sandbox.url)["registrations"]}
+    story = "\n".join(explain(seeds.REMARKS, store.journal(seeds.REMARKS), "en"))
+    assert "The robot could not carry out the decision" in story
