@@ -134,7 +134,36 @@ def _decision(data: dict[str, Any], actor: str, locale: Locale) -> str:
         )
     if data.get("comment"):
         lines.append(_t(locale, f"Kommentar: {data['comment']}", f"Comment: {data['comment']}"))
+    if data.get("confirmed_by"):
+        who = data["confirmed_by"]
+        lines.append(
+            _t(locale, f"Bekræftet af {who} (fire øjne).", f"Confirmed by {who} (four eyes).")
+        )
     return "\n".join(lines)
+
+
+def _proposed(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    lines = [
+        _t(
+            locale,
+            f"{actor} foreslog rettelser (via {data.get('channel', '')}); en anden person skal "
+            "bekræfte dem:",
+            f"{actor} proposed corrections (via {data.get('channel', '')}); a different person "
+            "must confirm them:",
+        )
+    ]
+    lines += [f"- {c['field']}: {c['before']!r} -> {c['after']!r}" for c in data.get("changes", [])]
+    return "\n".join(lines)
+
+
+def _rejected(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    comment = f" ({data['comment']})" if data.get("comment") else ""
+    return _t(
+        locale,
+        f"{actor} afviste {data.get('proposed_by', '?')}s rettelser{comment}; sagen venter igen.",
+        f"{actor} rejected the corrections by {data.get('proposed_by', '?')}{comment}; the case "
+        "waits again.",
+    )
 
 
 def _registered(data: dict[str, Any], actor: str, locale: Locale) -> str:
@@ -237,4 +266,6 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], str, Locale], str]] = {
     "case.closed_elsewhere": _closed_elsewhere,
     "robot.confirmed": _confirmed,
     "decision.refused": _refused,
+    "decision.proposed": _proposed,
+    "decision.rejected": _rejected,
 }

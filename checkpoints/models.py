@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from checkpoints.edits import Change
 from domain.change_of_address import CaseFile, Reason, mask_cpr
 
-CheckpointStatus = Literal["open", "decided", "applied", "failed", "superseded"]
+CheckpointStatus = Literal["open", "proposed", "decided", "applied", "failed", "superseded"]
 DecisionKind = Literal["approve", "edit", "manual", "contact_citizen"]
 DECISION_KINDS: tuple[DecisionKind, ...] = ("approve", "edit", "manual", "contact_citizen")
 Channel = Literal["cli", "slack", "api"]
@@ -35,6 +35,21 @@ class Decision(BaseModel):
     values: dict[str, Any] | None = Field(
         default=None, description="The notification as decided (edited or as read)."
     )
+    comment: str = ""
+    confirmed_by: str | None = Field(
+        default=None, description="The second person who confirmed an edit (four eyes)."
+    )
+
+
+class EditProposal(BaseModel):
+    """An edit by one person that waits for a second, different person (four eyes)."""
+
+    checkpoint_id: str
+    proposed_by: str
+    channel: str
+    proposed_at: datetime
+    changes: list[Change] = Field(default_factory=list)
+    values: dict[str, Any]
     comment: str = ""
 
 
@@ -61,10 +76,12 @@ class Checkpoint(BaseModel):
     supersedes: str | None = None
     target_url: str | None = Field(default=None, description="The case system the case is in.")
     decision: Decision | None = None
+    pending_edit: EditProposal | None = None
 
     def overdue(self, now: datetime | None = None) -> bool:
         """Still open past its deadline (it stays open: a timeout decides nothing)."""
-        return self.status == "open" and (now or datetime.now(UTC)) > self.deadline_at
+        waiting = self.status in ("open", "proposed")
+        return waiting and (now or datetime.now(UTC)) > self.deadline_at
 
     def summary_json(self) -> dict[str, Any]:
         """The `rpa checkpoints list --json` form (contract fields first)."""

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from checkpoints.edits import Change, EditError, apply_edits
 from checkpoints.models import Checkpoint, Decision, DecisionKind
+from checkpoints.store import four_eyes
 from checkpoints.store.repository import AlreadyDecided, CheckpointStore
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,9 @@ class Resumer(Protocol):
 
 @dataclass(frozen=True)
 class DecisionOutcome:
-    """A stored decision and what became of the resume."""
+    """A stored decision (None while an edit waits for a second person) and the resume."""
 
-    decision: Decision
+    decision: Decision | None
     checkpoint: Checkpoint
     resume: ResumeResult
 
@@ -52,9 +53,21 @@ class DecisionOutcome:
 class DecisionService:
     """Validate, store, then resume: the same path for every channel."""
 
-    def __init__(self, store: CheckpointStore, *, resumer: Resumer | None = None) -> None:
+    def __init__(
+        self,
+        store: CheckpointStore,
+        *,
+        resumer: Resumer | None = None,
+        four_eyes_edits: bool = False,
+    ) -> None:
         self.store = store
         self.resumer = resumer
+        self.four_eyes_edits = four_eyes_edits
+
+    def _resume(self, checkpoint: Checkpoint) -> ResumeResult:
+        if self.resumer is None:
+            return ResumeResult(False, "no robot runner is connected; `rpa up` will carry it out")
+        return self.resumer(checkpoint)
 
     def decide(
         self,
@@ -83,6 +96,18 @@ class DecisionService:
             if not changes:
                 raise DecisionError("the edits change nothing; approve the case instead")
             values = notification.model_dump(mode="json")
+            if self.four_eyes_edits:
+                four_eyes.propose(
+                    self.store,
+                    checkpoint_id=checkpoint_id,
+                    proposed_by=decided_by,
+                    channel=channel,
+                    changes=changes,
+                    values=values,
+                    comment=comment.strip(),
+                )
+                waiting = ResumeResult(False, "the edit waits for a second, different person")
+                return DecisionOutcome(None, self.store.get(checkpoint_id), waiting)
         elif edits:
             raise DecisionError(f"edits go with an edit decision, not with {kind}")
         elif kind == "approve":
@@ -105,12 +130,40 @@ class DecisionService:
         )
         log.info("Checkpoint %s decided (%s) via %s", checkpoint_id, kind, channel)
         decided = self.store.get(checkpoint_id)
-        resume = (
-            self.resumer(decided)
-            if self.resumer is not None
-            else ResumeResult(False, "no robot runner is connected; `rpa up` will carry it out")
-        )
-        return DecisionOutcome(decision=decision, checkpoint=decided, resume=resume)
+        return DecisionOutcome(decision=decision, checkpoint=decided, resume=self._resume(decided))
+
+    def confirm(self, checkpoint_id: str, *, confirmed_by: str, channel: str) -> DecisionOutcome:
+        """A second person confirms a proposed edit (four eyes); then the run goes on."""
+        confirmed_by = confirmed_by.strip()
+        if not confirmed_by:
+            raise DecisionError("a confirmation needs the name of the person confirming (--by)")
+        try:
+            decision = four_eyes.confirm(
+                self.store, checkpoint_id=checkpoint_id, confirmed_by=confirmed_by, channel=channel
+            )
+        except (four_eyes.SameApprover, four_eyes.NothingProposed) as exc:
+            raise DecisionError(str(exc)) from exc
+        decided = self.store.get(checkpoint_id)
+        return DecisionOutcome(decision=decision, checkpoint=decided, resume=self._resume(decided))
+
+    def reject(
+        self, checkpoint_id: str, *, rejected_by: str, channel: str, comment: str = ""
+    ) -> Checkpoint:
+        """A second person rejects a proposed edit; the checkpoint is open again."""
+        rejected_by = rejected_by.strip()
+        if not rejected_by:
+            raise DecisionError("a rejection needs the name of the person rejecting (--by)")
+        try:
+            four_eyes.reject(
+                self.store,
+                checkpoint_id=checkpoint_id,
+                rejected_by=rejected_by,
+                channel=channel,
+                comment=comment.strip(),
+            )
+        except four_eyes.NothingProposed as exc:
+            raise DecisionError(str(exc)) from exc
+        return self.store.get(checkpoint_id)
 
     def retry(self, checkpoint_id: str, *, requested_by: str) -> DecisionOutcome:
         """Carry out a failed checkpoint's decision again."""
@@ -129,9 +182,6 @@ class DecisionService:
             data={"requested_by": requested_by, "previous_error": checkpoint.error},
             expect=("failed",),
         )
-        resume = (
-            self.resumer(retried)
-            if self.resumer is not None
-            else ResumeResult(False, "no robot runner is connected; `rpa up` will carry it out")
+        return DecisionOutcome(
+            decision=checkpoint.decision, checkpoint=retried, resume=self._resume(retried)
         )
-        return DecisionOutcome(decision=checkpoint.decision, checkpoint=retried, resume=resume)

@@ -30,6 +30,7 @@ class StatusFilter(StrEnum):
     """Which checkpoints `list` shows."""
 
     open = "open"
+    proposed = "proposed"
     decided = "decided"
     applied = "applied"
     failed = "failed"
@@ -152,6 +153,15 @@ def describe(checkpoint: Checkpoint, *, show_cpr: bool, ui_url: str | None) -> l
     lines += ["", f"The robot's proposal: {c.proposal.summary}"]
     if c.screenshot:
         lines.append(f"Screenshot: {c.screenshot}")
+    if c.pending_edit:
+        p = c.pending_edit
+        lines += [
+            "",
+            f"Edit proposed by {p.proposed_by} at {p.proposed_at:%Y-%m-%d %H:%M:%S} UTC, "
+            "waiting for a second person:",
+        ]
+        lines += [f"  {ch.field}: {ch.before!r} -> {ch.after!r}" for ch in p.changes]
+        lines.append(f"Confirm: rpa checkpoints confirm {c.checkpoint_id} --by NAME")
     if c.decision:
         d = c.decision
         lines += [
@@ -162,6 +172,8 @@ def describe(checkpoint: Checkpoint, *, show_cpr: bool, ui_url: str | None) -> l
         lines += [f"  {ch.field}: {ch.before!r} -> {ch.after!r}" for ch in d.changes]
         if d.comment:
             lines.append(f"  Comment: {d.comment}")
+        if d.confirmed_by:
+            lines.append(f"  Confirmed by: {d.confirmed_by}")
     if c.applied_at and c.outcome:
         done = ", ".join(c.outcome.get("registrations", [])) or c.outcome.get("action", "")
         lines.append(f"Carried out at {c.applied_at:%Y-%m-%d %H:%M:%S} UTC: {done}")
@@ -209,7 +221,6 @@ def decide(
     if len(chosen) != 1:
         fail("give exactly one of --approve, --edit FIELD=VALUE, --manual, --contact-citizen")
     from checkpoints.edits import EditError, parse_edits
-    from checkpoints.service import DecisionService
 
     settings = settings_or_fail()
     try:
@@ -218,7 +229,7 @@ def decide(
         fail(str(exc))
     store = _store(settings)
     try:
-        service = DecisionService(store, resumer=_resumer(settings, store))
+        service = _service(settings, store)
         outcome = service.decide(
             checkpoint_id,
             kind=chosen[0],
@@ -229,7 +240,59 @@ def decide(
         )
     finally:
         store.close()
+    if outcome.decision is None:
+        typer.echo(
+            f"Edit proposed by {by.strip()} on checkpoint {checkpoint_id}; a second, different "
+            f"person confirms it: rpa checkpoints confirm {checkpoint_id} --by NAME "
+            "(or rejects it: rpa checkpoints reject ...)."
+        )
+        return
     _report(outcome, f"Decision stored: {chosen[0]} by {outcome.decision.decided_by}")
+
+
+@checkpoints_app.command("confirm")
+@one_line_errors
+def confirm(
+    checkpoint_id: Annotated[str, typer.Argument(help="A checkpoint with a proposed edit.")],
+    by: Annotated[str, typer.Option("--by", help="Who confirms (not who proposed).")],
+) -> None:
+    """Confirm another person's proposed edit (four eyes); the robot then carries it out."""
+    settings = settings_or_fail()
+    store = _store(settings)
+    try:
+        outcome = _service(settings, store).confirm(checkpoint_id, confirmed_by=by, channel="cli")
+    finally:
+        store.close()
+    _report(outcome, f"Edit confirmed by {by.strip()}")
+
+
+@checkpoints_app.command("reject")
+@one_line_errors
+def reject(
+    checkpoint_id: Annotated[str, typer.Argument(help="A checkpoint with a proposed edit.")],
+    by: Annotated[str, typer.Option("--by", help="Who rejects the proposed edit.")],
+    comment: Annotated[str, typer.Option(help="Why, for the journal.")] = "",
+) -> None:
+    """Reject a proposed edit (four eyes); the checkpoint is open again."""
+    settings = settings_or_fail()
+    store = _store(settings)
+    try:
+        _service(settings, store).reject(
+            checkpoint_id, rejected_by=by, channel="cli", comment=comment
+        )
+    finally:
+        store.close()
+    typer.echo(f"Edit rejected by {by.strip()}; checkpoint {checkpoint_id} is open again.")
+
+
+def _service(settings: Settings, store: CheckpointStore) -> Any:
+    from checkpoints.service import DecisionService
+
+    return DecisionService(
+        store,
+        resumer=_resumer(settings, store),
+        four_eyes_edits=settings.checkpoints.four_eyes_edits,
+    )
 
 
 @checkpoints_app.command("retry")
@@ -239,14 +302,11 @@ def retry(
     by: Annotated[str, typer.Option("--by", help="Who asks for the retry.")],
 ) -> None:
     """Carry out a failed checkpoint's decision again."""
-    from checkpoints.service import DecisionService
 
     settings = settings_or_fail()
     store = _store(settings)
     try:
-        outcome = DecisionService(store, resumer=_resumer(settings, store)).retry(
-            checkpoint_id, requested_by=by
-        )
+        outcome = _service(settings, store).retry(checkpoint_id, requested_by=by)
     finally:
         store.close()
     _report(outcome, f"Retry requested by {by.strip()}")

@@ -94,6 +94,11 @@ class CheckpointSettings(BaseModel):
         default=False,
         description="Write full CPR numbers into case journals. Off: DDMMYY-XXXX.",
     )
+    four_eyes_edits: bool = Field(
+        default=False,
+        description="An edited decision needs a second, different person to confirm it "
+        "before the robot acts (in Slack and on the command line).",
+    )
     resume_wait_s: float = Field(
         default=20.0,
         ge=0,

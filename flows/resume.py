@@ -86,7 +86,8 @@ async def areconcile(store: CheckpointStore, *, grace_s: float = 60.0) -> list[s
     actions = []
     now = datetime.now(UTC)
     async with get_client() as client:
-        for checkpoint in [*store.all("open"), *store.all("decided")]:
+        waiting = [*store.all("open"), *store.all("proposed"), *store.all("decided")]
+        for checkpoint in waiting:
             state = None
             if checkpoint.flow_run_id is None and (now - checkpoint.created_at) < timedelta(
                 seconds=grace_s

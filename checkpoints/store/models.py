@@ -80,6 +80,7 @@ class DecisionRow(Base):
     changes: Mapped[list[Any]] = mapped_column(JSON)
     values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     comment: Mapped[str] = mapped_column(Text, default="")
+    confirmed_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class JournalEntryRow(Base):
@@ -126,3 +127,21 @@ class ChatPostRow(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     ref: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class EditProposalRow(Base):
+    """An edit waiting for a second, different person (four eyes), and what became of it."""
+
+    __tablename__ = "edit_proposals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    checkpoint_id: Mapped[str] = mapped_column(ForeignKey("checkpoints.id"), index=True)
+    proposed_by: Mapped[str] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(30))
+    proposed_at: Mapped[datetime]
+    changes: Mapped[list[Any]] = mapped_column(JSON)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20))
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime | None]

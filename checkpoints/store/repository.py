@@ -19,18 +19,19 @@ from checkpoints.models import (
     CheckpointStatus,
     Decision,
     DecisionKind,
+    EditProposal,
     Proposal,
     case_summary,
 )
 from checkpoints.store import outbox as chat
 from checkpoints.store.db import make_engine, session_scope, upgrade
-from checkpoints.store.models import CheckpointRow, DecisionRow
+from checkpoints.store.models import CheckpointRow, DecisionRow, EditProposalRow
 from domain.change_of_address import CaseFile, Reason
 
 T = TypeVar("T")
 
 ROBOT = "robot"
-_ACTIVE: tuple[CheckpointStatus, ...] = ("open", "decided", "failed")
+_ACTIVE: tuple[CheckpointStatus, ...] = ("open", "proposed", "decided", "failed")
 
 
 class CheckpointNotFound(LookupError):
@@ -73,7 +74,7 @@ class CheckpointStore:
         """Release the store's connections."""
         self.engine.dispose()
 
-    def _tx(self, work: Callable[[Session], T]) -> T:
+    def tx(self, work: Callable[[Session], T]) -> T:
         # Two first writers of one case's journal can collide on its head (PostgreSQL);
         # the loser retries the whole transaction, which then sees the winner's row.
         for attempt in range(5):
@@ -89,7 +90,7 @@ class CheckpointStore:
 
     def record(self, case_id: str, kind: str, data: dict[str, Any], actor: str = ROBOT) -> None:
         """A journal entry of its own (what the robot read or did)."""
-        self._tx(lambda s: journal.append(s, case_id=case_id, kind=kind, actor=actor, data=data))
+        self.tx(lambda s: journal.append(s, case_id=case_id, kind=kind, actor=actor, data=data))
 
     def record_reading(self, case: CaseFile, reasons: list[Reason]) -> None:
         """Journal what the robot read and what the rules said about it."""
@@ -97,7 +98,7 @@ class CheckpointStore:
         def work(session: Session) -> None:
             self._journal_reading(session, case, reasons)
 
-        self._tx(work)
+        self.tx(work)
 
     def _journal_reading(self, session: Session, case: CaseFile, reasons: list[Reason]) -> None:
         journal.append(
@@ -194,11 +195,11 @@ class CheckpointStore:
                 chat.enqueue(session, checkpoint_id, channel, chat.POST)
             return checkpoint_id
 
-        return self.get(self._tx(work))
+        return self.get(self.tx(work))
 
     def attach_run(self, checkpoint_id: str, flow_run_id: str) -> None:
         """Remember which flow run waits for this checkpoint."""
-        self._tx(
+        self.tx(
             lambda s: s.execute(
                 update(CheckpointRow)
                 .where(CheckpointRow.id == checkpoint_id)
@@ -265,7 +266,7 @@ class CheckpointStore:
                     "checkpoint_id": checkpoint_id,
                     "decision": kind,
                     "channel": channel,
-                    "changes": [self._shown_change(c) for c in changes],
+                    "changes": [self.shown_change(c) for c in changes],
                     "comment": comment,
                 },
             )
@@ -273,12 +274,12 @@ class CheckpointStore:
             return decision
 
         try:
-            return self._tx(work)
+            return self.tx(work)
         except _AlreadyDecidedSignal:
             current = self.get(checkpoint_id)
             raise AlreadyDecided(checkpoint_id, current.decision, current.status) from None
 
-    def _shown_change(self, change: Change) -> dict[str, Any]:
+    def shown_change(self, change: Change) -> dict[str, Any]:
         if self.full_cpr or "cpr" not in change.field:
             return change.model_dump()
         from domain.change_of_address import mask_cpr
@@ -327,7 +328,7 @@ class CheckpointStore:
             )
             chat.notify(session, checkpoint_id, chat.OUTCOME)
 
-        self._tx(work)
+        self.tx(work)
         return self.get(checkpoint_id)
 
     def outbox(self, channel: str) -> chat.Outbox:
@@ -347,7 +348,13 @@ class CheckpointStore:
             decision = session.execute(
                 select(DecisionRow).where(DecisionRow.checkpoint_id == checkpoint_id)
             ).scalar_one_or_none()
-            return _to_model(row, decision)
+            pending = session.execute(
+                select(EditProposalRow).where(
+                    EditProposalRow.checkpoint_id == checkpoint_id,
+                    EditProposalRow.status == "pending",
+                )
+            ).scalar_one_or_none()
+            return _to_model(row, decision, pending)
 
     def decision_for(self, checkpoint_id: str) -> Decision | None:
         """The stored decision of a checkpoint (None: nobody has decided)."""
@@ -366,7 +373,16 @@ class CheckpointStore:
                     select(DecisionRow).where(DecisionRow.checkpoint_id.in_([r.id for r in rows]))
                 ).scalars()
             }
-            return [_to_model(row, decisions.get(row.id)) for row in rows]
+            pending = {
+                p.checkpoint_id: p
+                for p in session.execute(
+                    select(EditProposalRow).where(
+                        EditProposalRow.checkpoint_id.in_([r.id for r in rows]),
+                        EditProposalRow.status == "pending",
+                    )
+                ).scalars()
+            }
+            return [_to_model(row, decisions.get(row.id), pending.get(row.id)) for row in rows]
 
     def journal(self, case_id: str) -> list[JournalEntry]:
         """A case's journal entries in order."""
@@ -383,7 +399,9 @@ class _AlreadyDecidedSignal(Exception):
     """Raised inside the transaction so it rolls back; turned into AlreadyDecided outside."""
 
 
-def _to_model(row: CheckpointRow, decision: DecisionRow | None) -> Checkpoint:
+def _to_model(
+    row: CheckpointRow, decision: DecisionRow | None, pending: EditProposalRow | None = None
+) -> Checkpoint:
     return Checkpoint(
         checkpoint_id=row.id,
         case_id=row.case_id,
@@ -415,5 +433,17 @@ def _to_model(row: CheckpointRow, decision: DecisionRow | None) -> Checkpoint:
             changes=[Change.model_validate(c) for c in decision.changes],
             values=decision.values,
             comment=decision.comment,
+            confirmed_by=decision.confirmed_by,
+        ),
+        pending_edit=None
+        if pending is None
+        else EditProposal(
+            checkpoint_id=pending.checkpoint_id,
+            proposed_by=pending.proposed_by,
+            channel=pending.channel,
+            proposed_at=pending.proposed_at,
+            changes=[Change.model_validate(c) for c in pending.changes],
+            values=pending.values,
+            comment=pending.comment,
         ),
     )

@@ -22,6 +22,7 @@ from websockets.sync.server import ServerConnection, serve
 from checkpoints.channels.slack.app import Deciders, SlackChannel, build_app
 from checkpoints.channels.slack.blocks import (
     ACTION_APPROVE,
+    ACTION_CONFIRM,
     ACTION_EDIT,
     BLOCK_LIMIT,
     SECTION_LIMIT,
@@ -95,15 +96,29 @@ class Slack:
 @pytest.fixture
 def slack(store: CheckpointStore, slack_settings: SlackSettings) -> Iterator[Slack]:
     """The real Bolt app served over HTTP by uvicorn on a free port."""
-    client = make_client(slack_settings)
+    with serving(store, slack_settings, four_eyes=False) as running:
+        yield running
+
+
+@pytest.fixture
+def slack_four_eyes(store: CheckpointStore, slack_settings: SlackSettings) -> Iterator[Slack]:
+    """The same, with edits needing a second, different person."""
+    with serving(store, slack_settings, four_eyes=True) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def serving(store: CheckpointStore, settings: SlackSettings, *, four_eyes: bool) -> Iterator[Slack]:
+    """Serve the Bolt app in HTTP mode until the block ends."""
+    client = make_client(settings)
     resumes = Resumes()
-    delivery = SlackDelivery(store, client, slack_settings, locale="da")
+    delivery = SlackDelivery(store, client, settings, locale="da")
     channel = SlackChannel(
-        service=DecisionService(store, resumer=resumes),
+        service=DecisionService(store, resumer=resumes, four_eyes_edits=four_eyes),
         delivery=delivery,
-        deciders=Deciders(client, slack_settings),
+        deciders=Deciders(client, settings),
     )
-    app = build_app(slack_settings, channel, client, process_before_response=True)
+    app = build_app(settings, channel, client, process_before_response=True)
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(http_app(app), host="127.0.0.1", port=port, log_level="warning")
@@ -114,9 +129,11 @@ def slack(store: CheckpointStore, slack_settings: SlackSettings) -> Iterator[Sla
     while not server.started:
         assert time.monotonic() < deadline, "the Slack app did not start"
         time.sleep(0.05)
-    yield Slack(f"http://127.0.0.1:{port}/slack/events", delivery, resumes)
-    server.should_exit = True
-    thread.join(10)
+    try:
+        yield Slack(f"http://127.0.0.1:{port}/slack/events", delivery, resumes)
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def flagged(
@@ -565,3 +582,44 @@ def test_the_app_manifest_asks_for_what_the_app_uses() -> None:
     } <= scopes
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
     assert manifest["settings"]["socket_mode_enabled"] is True
+
+
+def test_four_eyes_an_edit_waits_for_a_second_different_person(
+    store: CheckpointStore,
+    make_case: CaseFactory,
+    rules: ChangeOfAddressRules,
+    fake: SlackFake,
+    slack_four_eyes: Slack,
+) -> None:
+    slack = slack_four_eyes
+    checkpoint = flagged(store, make_case, rules)
+    slack.delivery.deliver_due()
+    values = {"new_address.street": "Gravene", "comment": "Tjekket"}
+    signed_post(slack.url, submission("UMETTE", checkpoint.checkpoint_id, values))
+    proposed = store.get(checkpoint.checkpoint_id)
+    assert proposed.status == "proposed"
+    assert proposed.decision is None
+    assert proposed.pending_edit is not None
+    assert proposed.pending_edit.proposed_by == "Mette Lund (UMETTE)"
+    assert slack.resumes.calls == []
+    shown = all_text(fake.ok_calls("chat.update")[-1].args)
+    assert "Rettelser foreslået af Mette Lund (UMETTE)" in shown
+    assert "checkpoint_confirm_edit" in shown
+
+    signed_post(slack.url, click("UMETTE", ACTION_CONFIRM, checkpoint.checkpoint_id))
+    (told,) = fake.ok_calls("chat.postEphemeral")
+    assert "En anden person" in told.args["text"]
+    assert store.get(checkpoint.checkpoint_id).status == "proposed"
+
+    signed_post(slack.url, click("UJENS", ACTION_CONFIRM, checkpoint.checkpoint_id))
+    decision = store.decision_for(checkpoint.checkpoint_id)
+    assert decision is not None
+    assert (decision.kind, decision.decided_by, decision.confirmed_by) == (
+        "edit",
+        "Mette Lund (UMETTE)",
+        "Jens Hansen (UJENS)",
+    )
+    assert slack.resumes.calls == [checkpoint.checkpoint_id]
+    assert "bekræftet af Jens Hansen (UJENS)" in all_text(fake.ok_calls("chat.update")[-1].args)
+    kinds = [e.kind for e in store.journal(checkpoint.case_id)]
+    assert kinds[-2:] == ["decision.proposed", "decision.recorded"]

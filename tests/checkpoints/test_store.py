@@ -57,8 +57,8 @@ def open_for(store: CheckpointStore, case: CaseFile, rules: ChangeOfAddressRules
 
 def test_upgrade_is_idempotent_and_reports_the_revision(store_url: str) -> None:
     engine = make_engine(store_url)
-    assert upgrade(engine) == "0002"
-    assert upgrade(engine) == "0002"
+    assert upgrade(engine) == "0003"
+    assert upgrade(engine) == "0003"
     engine.dispose()
 
 
@@ -328,3 +328,49 @@ def test_the_journal_reads_as_plain_language_in_both_locales(
         assert ANNA not in text_
         assert "12345678" not in text_
     assert explain("NOPE", [], "en") == ["There is no journal for case NOPE."]
+
+
+def test_four_eyes_a_proposed_edit_needs_a_different_person(
+    store: CheckpointStore, make_case: CaseFactory, rules: ChangeOfAddressRules
+) -> None:
+    resumes = Resumes()
+    service = DecisionService(store, resumer=resumes, four_eyes_edits=True)
+    checkpoint = open_for(store, make_case(remarks="x"), rules)
+    cid = checkpoint.checkpoint_id
+    proposed = service.decide(
+        cid, kind="edit", decided_by="Mette", channel="cli", edits={"move_date": "2026-11-16"}
+    )
+    assert proposed.decision is None
+    assert store.get(cid).status == "proposed"
+    assert resumes.calls == []
+    with pytest.raises(AlreadyDecided, match="is proposed"):
+        service.decide(cid, kind="approve", decided_by="Jens", channel="cli")
+    with pytest.raises(DecisionError, match="different person"):
+        service.confirm(cid, confirmed_by="Mette", channel="cli")
+
+    service.reject(cid, rejected_by="Jens", channel="cli", comment="Forkert dato")
+    assert store.get(cid).status == "open"
+    assert store.get(cid).pending_edit is None
+    with pytest.raises(DecisionError, match="no edit waiting"):
+        service.confirm(cid, confirmed_by="Jens", channel="cli")
+
+    service.decide(
+        cid, kind="edit", decided_by="Mette", channel="cli", edits={"move_date": "2026-11-17"}
+    )
+    confirmed = service.confirm(cid, confirmed_by="Jens", channel="cli")
+    assert confirmed.decision is not None
+    assert confirmed.decision.confirmed_by == "Jens"
+    assert confirmed.decision.values is not None
+    assert confirmed.decision.values["move_date"] == "2026-11-17"
+    assert resumes.calls == [cid]
+    kinds = [e.kind for e in store.journal(checkpoint.case_id)]
+    assert kinds[3:] == [
+        "decision.proposed",
+        "decision.rejected",
+        "decision.proposed",
+        "decision.recorded",
+    ]
+    story = "\n".join(explain(checkpoint.case_id, store.journal(checkpoint.case_id), "en"))
+    assert "Jens rejected the corrections by Mette (Forkert dato)" in story
+    assert "Confirmed by Jens (four eyes)." in story
+    assert store.verify_journals()[1] == []

@@ -17,7 +17,9 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from checkpoints.channels.slack.blocks import (
+    ACTION_CONFIRM,
     ACTION_EDIT,
+    ACTION_REJECT,
     DECISION_ACTIONS,
     EDIT_VIEW,
     Locale,
@@ -182,6 +184,44 @@ def register(app: App, channel: SlackChannel) -> None:
 
     for action_id, kind in DECISION_ACTIONS.items():
         app.action(action_id)(decision_handler(kind))  # type: ignore[arg-type]
+
+    @app.action(ACTION_CONFIRM)
+    def confirm_edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        checkpoint_id = body["actions"][0]["value"]
+        user = body["user"]["id"]
+        if not channel.deciders.allowed(user):
+            channel.refuse(client, body, checkpoint_id)
+            return
+        try:
+            channel.service.confirm(
+                checkpoint_id, confirmed_by=channel.name_of(client, user), channel="slack"
+            )
+        except AlreadyDecided as exc:
+            channel.already(client, body, exc)
+            return
+        except DecisionError as exc:
+            same = "different person" in str(exc)
+            _ephemeral(client, body, reply("same_person", channel.locale) if same else str(exc))
+            return
+        channel.delivery.deliver_due()
+
+    @app.action(ACTION_REJECT)
+    def reject_edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        checkpoint_id = body["actions"][0]["value"]
+        user = body["user"]["id"]
+        if not channel.deciders.allowed(user):
+            channel.refuse(client, body, checkpoint_id)
+            return
+        try:
+            channel.service.reject(
+                checkpoint_id, rejected_by=channel.name_of(client, user), channel="slack"
+            )
+        except (AlreadyDecided, DecisionError) as exc:
+            _ephemeral(client, body, str(exc))
+            return
+        channel.delivery.deliver_due()
 
     @app.action(ACTION_EDIT)
     def open_edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

@@ -23,6 +23,8 @@ DECISION_ACTIONS = {
     ACTION_MANUAL: "manual",
     ACTION_CONTACT: "contact_citizen",
 }
+ACTION_CONFIRM = "checkpoint_confirm_edit"
+ACTION_REJECT = "checkpoint_reject_edit"
 EDIT_VIEW = "checkpoint_edit_view"
 
 SECTION_LIMIT = 3000  # characters of text in one section block
@@ -74,6 +76,11 @@ _T = {
         "mover_name": "Flytter {n}: navn",
         "mover_cpr": "Flytter {n}: CPR (tom: uændret {masked})",
         "comment": "Kommentar",
+        "proposed": "Rettelser foreslået af {who}, {when}; en anden skal bekræfte:",
+        "confirm": "Bekræft rettelsen",
+        "reject": "Afvis rettelsen",
+        "confirmed_by": ", bekræftet af {who}",
+        "same_person": "En anden person end den, der foreslog rettelsen, skal bekræfte den.",
     },
     "en": {
         "header": "Move {case_id}: waiting for a decision",
@@ -120,6 +127,11 @@ _T = {
         "mover_name": "Mover {n}: name",
         "mover_cpr": "Mover {n}: CPR (empty: unchanged {masked})",
         "comment": "Comment",
+        "proposed": "Corrections proposed by {who}, {when}; a different person must confirm:",
+        "confirm": "Confirm the edit",
+        "reject": "Reject the edit",
+        "confirmed_by": ", confirmed by {who}",
+        "same_person": "Someone other than the person who proposed the edit must confirm it.",
     },
 }
 
@@ -150,6 +162,8 @@ def checkpoint_message(
     blocks = _case_blocks(checkpoint, t, case_url=case_url, run_url=run_url, full_cpr=full_cpr)
     if checkpoint.status == "open":
         blocks.append(_buttons(checkpoint, t))
+    elif checkpoint.status == "proposed":
+        blocks += _proposed_blocks(checkpoint, t)
     else:
         blocks += _decided_blocks(checkpoint, t)
     reasons = ", ".join(r.rule_id for r in checkpoint.reasons)
@@ -231,12 +245,43 @@ def _buttons(c: Checkpoint, t: dict[str, str]) -> Block:
     }
 
 
+def _proposed_blocks(c: Checkpoint, t: dict[str, str]) -> list[Block]:
+    p = c.pending_edit
+    if p is None:
+        return []
+    changes = "\n".join(
+        f"• {escape(ch.field)}: {escape(str(ch.before))} → {escape(str(ch.after))}"
+        for ch in p.changes
+        if "cpr" not in ch.field
+    )
+    who = t["proposed"].format(who=escape(p.proposed_by), when=_when(p.proposed_at))
+    confirm: Block = {
+        "type": "button",
+        "action_id": ACTION_CONFIRM,
+        "text": {"type": "plain_text", "text": t["confirm"]},
+        "value": c.checkpoint_id,
+        "style": "primary",
+    }
+    reject: Block = {
+        "type": "button",
+        "action_id": ACTION_REJECT,
+        "text": {"type": "plain_text", "text": t["reject"]},
+        "value": c.checkpoint_id,
+    }
+    return [
+        _section(f"*{who}*\n{changes}"),
+        {"type": "actions", "block_id": f"review:{c.checkpoint_id}", "elements": [confirm, reject]},
+    ]
+
+
 def _decided_blocks(c: Checkpoint, t: dict[str, str]) -> list[Block]:
     d = c.decision
     if d is None:
         return []
     what = t[f"{d.kind}_done"]
     line = t["decided"].format(what=what, who=escape(d.decided_by), when=_when(d.decided_at))
+    if d.confirmed_by:
+        line += t["confirmed_by"].format(who=escape(d.confirmed_by))
     blocks = [_section(f"*{line}*")]
     if d.changes:
         changes = "\n".join(

@@ -52,7 +52,11 @@ def assemble(
         store, client, slack, locale=settings.locale, links=Links(prefect_ui_url)
     )
     channel = SlackChannel(
-        service=DecisionService(store, resumer=resumer(store)),
+        service=DecisionService(
+            store,
+            resumer=resumer(store),
+            four_eyes_edits=settings.checkpoints.four_eyes_edits,
+        ),
         delivery=delivery,
         deciders=Deciders(client, slack),
         locale=settings.locale,
