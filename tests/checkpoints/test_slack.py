@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 import yaml
@@ -332,7 +333,12 @@ def test_forged_signatures_and_stale_timestamps_are_rejected(
     payload = click("UJENS", ACTION_APPROVE, checkpoint.checkpoint_id)
     forged = signed_post(slack.url, payload, secret="not-the-secret")
     stale = signed_post(slack.url, payload, timestamp=int(time.time()) - 6 * 60)
-    assert (forged.status_code, stale.status_code) == (401, 401)
+    garbled = httpx.post(
+        slack.url,
+        content="payload=%7B%7D",
+        headers={"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=00"},
+    )
+    assert (forged.status_code, stale.status_code, garbled.status_code) == (401, 401, 401)
     assert store.decision_for(checkpoint.checkpoint_id) is None
     assert [e.kind for e in store.journal(checkpoint.case_id)][-1] == "checkpoint.opened"
 

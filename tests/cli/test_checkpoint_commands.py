@@ -226,3 +226,35 @@ def test_checkpoints_are_decided_from_the_command_line_and_survive_a_restart(
     finally:
         if up.poll() is None:
             stop(up)
+
+
+def test_four_eyes_from_the_command_line(database: str, tmp_path: Path) -> None:
+    env = rpa_env(
+        tmp_path / "home", RPA_DATABASE_URL=database, RPA_CHECKPOINTS__FOUR_EYES_EDITS="true"
+    )
+    store = CheckpointStore.connect(database)
+    cid = store.open_checkpoint(
+        case=decided_case(seeds.REMARKS),
+        reasons=[],
+        proposal=Proposal(action="register_move", summary="Register."),
+        screenshot=None,
+        process="change-of-address",
+        deadline_hours=48,
+    ).checkpoint_id
+    edit = ["--edit", "move_date=2026-11-16"]
+    proposed = rpa("checkpoints", "decide", cid, "--by", "Mette", *edit, env=env)
+    assert proposed.returncode == 0, proposed.stderr
+    assert "a second, different person confirms it" in proposed.stdout
+    same = rpa("checkpoints", "confirm", cid, "--by", "Mette", env=env)
+    assert same.returncode == 1
+    assert "different person" in same.stderr
+    shown = rpa("checkpoints", "show", cid, env=env).stdout
+    assert "Edit proposed by Mette" in shown
+    confirmed = rpa("checkpoints", "confirm", cid, "--by", "Jens", env=env)
+    assert confirmed.returncode == 0, confirmed.stderr
+    decision = store.decision_for(cid)
+    assert decision is not None
+    assert (decision.decided_by, decision.confirmed_by) == ("Mette", "Jens")
+    late = rpa("checkpoints", "reject", cid, "--by", "Ole", env=env)
+    assert late.returncode == 1
+    store.close()

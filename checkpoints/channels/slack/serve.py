@@ -87,6 +87,10 @@ def http_app(app: App) -> Any:
     handler = SlackRequestHandler(app)
 
     async def events(request: Request) -> Response:
+        # Bolt answers a non-numeric timestamp with 500; it is a bad request, so say 401.
+        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not stamp.isdigit():
+            return Response("invalid request timestamp", status_code=401)
         return await handler.handle(request)
 
     return Starlette(routes=[Route("/slack/events", events, methods=["POST"])])
