@@ -383,3 +383,21 @@ def _masked_raw(key: str, value: Any, show_cpr: bool) -> str:
 def _printable(text: str) -> str:
     """Citizen text for a terminal: control characters shown, never obeyed."""
     return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+
+
+def report(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON, for dashboards.")] = False,
+) -> None:
+    """Measured benefits: cases the robot handled, waiting and robot times, per-rule feedback."""
+    from checkpoints.report import build_report, report_json, report_lines
+
+    store = _store(settings_or_fail())
+    try:
+        result = build_report(store)
+    finally:
+        store.close()
+    if as_json:
+        typer.echo(json.dumps(report_json(result), indent=1))
+        return
+    for line in report_lines(result):
+        typer.echo(line)

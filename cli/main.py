@@ -11,7 +11,7 @@ from typing import Annotated, Any, NoReturn
 import httpx
 import typer
 
-from cli.checkpoints import checkpoints_app, db_app, journal
+from cli.checkpoints import checkpoints_app, db_app, journal, report
 from cli.common import fail, one_line_errors, settings_or_fail
 from cli.stack import Stack, StackError, StackInfo, apply_env, prefect_env, read_running_stack
 from config.settings import Settings
@@ -28,6 +28,7 @@ app.add_typer(run_app, name="run")
 app.add_typer(checkpoints_app, name="checkpoints")
 app.add_typer(db_app, name="db")
 app.command("journal")(one_line_errors(journal))
+app.command("report")(one_line_errors(report))
 
 
 _one_line_errors = one_line_errors

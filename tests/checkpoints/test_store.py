@@ -13,6 +13,7 @@ from sqlalchemy import text
 from checkpoints.clearance import clearance_from_decision, route_case
 from checkpoints.explain import explain
 from checkpoints.models import Checkpoint, Proposal
+from checkpoints.report import build_report, report_lines
 from checkpoints.service import DecisionError, DecisionService, ResumeResult
 from checkpoints.store.db import StoreUnavailable, make_engine, upgrade
 from checkpoints.store.repository import AlreadyDecided, CheckpointNotFound, CheckpointStore
@@ -374,3 +375,35 @@ def test_four_eyes_a_proposed_edit_needs_a_different_person(
     assert "Jens rejected the corrections by Mette (Forkert dato)" in story
     assert "Confirmed by Jens (four eyes)." in story
     assert store.verify_journals()[1] == []
+
+
+def test_the_report_counts_what_people_decided_per_rule_and_how_long_cases_waited(
+    store: CheckpointStore, make_case: CaseFactory, rules: ChangeOfAddressRules
+) -> None:
+    service = DecisionService(store)
+    routine = make_case(case_id="OK-1")
+    store.record_reading(routine, [])
+    kinds = ["approve", "approve", "manual", "contact_citizen"]
+    for n, kind in enumerate(kinds):
+        checkpoint = open_for(store, make_case(case_id=f"W-{n}", remarks="x"), rules)
+        service.decide(checkpoint.checkpoint_id, kind=kind, decided_by="J", channel="cli")  # type: ignore[arg-type]
+        store.finish(
+            checkpoint.checkpoint_id,
+            status="applied",
+            kind="robot.closed",
+            data={},
+            outcome={"action": kind},
+        )
+    open_for(store, make_case(case_id="W-9", remarks="x"), rules)
+    report = build_report(store)
+    assert (report.cases_read, report.handled_by_robot_alone) == (6, 1)
+    assert report.checkpoints == {"applied": 4, "open": 1}
+    assert report.waiting_for_a_person.count == 4
+    assert report.robot_after_decision.count == 4
+    (remarks,) = report.rules
+    assert (remarks.rule_id, remarks.fired) == ("remarks.present", 5)
+    assert remarks.decisions == {"approve": 2, "manual": 1, "contact_citizen": 1}
+    assert remarks.approved_unchanged_share == 0.5
+    text = "\n".join(report_lines(report))
+    assert "handled by the robot alone: 1" in text
+    assert "remarks.present" in text
