@@ -71,12 +71,35 @@ def state(url: str) -> dict[str, Any]:
         ["run", "change-of-address"],
         ["sandbox", "serve"],
         ["sandbox", "sample"],
+        ["slack"],
+        ["db", "upgrade"],
+        ["checkpoints", "list"],
+        ["checkpoints", "show"],
+        ["checkpoints", "decide"],
+        ["checkpoints", "confirm"],
+        ["checkpoints", "reject"],
+        ["checkpoints", "retry"],
+        ["journal"],
+        ["report"],
     ],
 )
 def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:
     result = rpa(*command, "--help", env=rpa_env(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "Usage" in result.stdout
+
+
+def test_slack_without_settings_is_a_one_line_error(tmp_path: Path) -> None:
+    result = rpa("slack", env=rpa_env(tmp_path))
+    assert result.returncode == 1
+    assert "set RPA_SLACK__BOT_TOKEN and RPA_SLACK__CHANNEL" in result.stderr
+    socket = rpa(
+        "slack",
+        env=rpa_env(tmp_path, RPA_SLACK__BOT_TOKEN="xoxb-x", RPA_SLACK__CHANNEL="C1"),
+    )
+    assert socket.returncode == 1
+    assert "RPA_SLACK__APP_TOKEN" in socket.stderr
+    assert len(socket.stderr.strip().splitlines()) == 1
 
 
 def test_a_seed_of_the_wrong_shape_is_refused_naming_the_field(tmp_path: Path) -> None:
