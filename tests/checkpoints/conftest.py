@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 from stdnum.dk import cpr as stdnum_cpr
 
+from checkpoints.models import Checkpoint
 from checkpoints.rules import route
+from checkpoints.service import ResumeResult
 from config.rules import ChangeOfAddressRules, load_rules_config
 from domain.change_of_address import (
     CaseFile,
@@ -143,3 +145,14 @@ def rules_file(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+class Resumes:
+    """A resumer that records which checkpoints it was asked to resume (no Prefect here)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __call__(self, checkpoint: Checkpoint) -> ResumeResult:
+        self.calls.append(checkpoint.checkpoint_id)
+        return ResumeResult(True, "resumed")

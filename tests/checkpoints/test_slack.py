@@ -34,27 +34,16 @@ from checkpoints.channels.slack.delivery import SlackDelivery, make_client
 from checkpoints.channels.slack.serve import http_app
 from checkpoints.clearance import route_case
 from checkpoints.models import Checkpoint
-from checkpoints.service import DecisionService, ResumeResult
+from checkpoints.service import DecisionService
 from checkpoints.store.repository import CheckpointStore
 from cli.stack import free_port
 from config.rules import ChangeOfAddressRules
 from config.settings import SlackSettings
 from flows.common import proposal_for
-from tests.checkpoints.conftest import ANNA, CaseFactory
+from tests.checkpoints.conftest import ANNA, CaseFactory, Resumes
 from tests.slack_fake import SECRET, SlackFake, click, signed_post, submission
 
 CHANNEL = "C0CHECK"
-
-
-class Resumes:
-    """Records which checkpoints were to be resumed (the robot side is tested in flows/)."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def __call__(self, checkpoint: Checkpoint) -> ResumeResult:
-        self.calls.append(checkpoint.checkpoint_id)
-        return ResumeResult(True, "resumed")
 
 
 @pytest.fixture

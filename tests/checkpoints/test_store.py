@@ -14,12 +14,12 @@ from checkpoints.clearance import clearance_from_decision, route_case
 from checkpoints.explain import explain
 from checkpoints.models import Checkpoint, Proposal
 from checkpoints.report import build_report, report_lines
-from checkpoints.service import DecisionError, DecisionService, ResumeResult
+from checkpoints.service import DecisionError, DecisionService
 from checkpoints.store.db import StoreUnavailable, make_engine, upgrade
 from checkpoints.store.repository import AlreadyDecided, CheckpointNotFound, CheckpointStore
 from config.rules import ChangeOfAddressRules
 from domain.change_of_address import CaseFile, ClearanceError, Notification
-from tests.checkpoints.conftest import ANNA, CaseFactory
+from tests.checkpoints.conftest import ANNA, CaseFactory, Resumes
 
 PROPOSAL = Proposal(action="register_move", summary="Register the move.")
 
@@ -30,17 +30,6 @@ def store(store_url: str) -> Iterator[CheckpointStore]:
     store = CheckpointStore.connect(store_url)
     yield store
     store.close()
-
-
-class Resumes:
-    """A resumer that records which checkpoints it was asked to resume."""
-
-    def __init__(self) -> None:
-        self.calls: list[str] = []
-
-    def __call__(self, checkpoint: Checkpoint) -> ResumeResult:
-        self.calls.append(checkpoint.checkpoint_id)
-        return ResumeResult(True, "resumed")
 
 
 def open_for(store: CheckpointStore, case: CaseFile, rules: ChangeOfAddressRules) -> Checkpoint:

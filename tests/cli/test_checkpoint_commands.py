@@ -6,7 +6,7 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from checkpoints.store.repository import CheckpointStore
 from domain.change_of_address import CaseFile, validate_notification
 from tests import seeds
 from tests.cli.test_commands import RPA, rpa, rpa_env, state
-from tests.conftest import database_params, postgres_schema_url
+from tests.conftest import database_params, postgres_schema_url, wait_until
 
 
 @pytest.fixture(params=database_params())
@@ -120,16 +120,6 @@ def stop(process: subprocess.Popen[str]) -> None:
     """SIGTERM, as an operator's service manager would."""
     process.send_signal(signal.SIGTERM)
     assert process.wait(60) == 0
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
-    """Poll until `check()` is truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.mark.e2e

@@ -5,27 +5,15 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from cli.stack import free_port
 from tests import seeds
 from tests.cli.test_commands import RPA, rpa, rpa_env, state
+from tests.conftest import wait_until
 from tests.slack_fake import CHANNEL, SECRET, SlackFake, click, signed_post
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
-    """Poll until `check()` is truthy."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := check():
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 @pytest.mark.e2e

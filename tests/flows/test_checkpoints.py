@@ -7,8 +7,7 @@ them), headless Chromium, the sandbox, and the store on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ from flows.change_of_address import process_inbox
 from flows.resume import resumer
 from sandbox import SandboxServer, parse_seed
 from tests import seeds
-from tests.conftest import database_params, postgres_schema_url, sandbox_settings
+from tests.conftest import database_params, postgres_schema_url, sandbox_settings, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -88,17 +87,6 @@ def state(url: str) -> dict[str, Any]:
 def statuses(url: str) -> dict[str, str]:
     """Case id -> status in the case system."""
     return {n["case_id"]: n["status"] for n in state(url)["notifications"]}
-
-
-def wait_until(check: Callable[[], Any], what: str, timeout: float = 120) -> Any:
-    """Poll until `check()` is truthy; fail naming `what` when it never is."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def run_state(flow_run_id: str | None) -> Any:

@@ -107,6 +107,14 @@ class SlackChannel:
             self._names[user_id] = f"{name} ({user_id})" if name != user_id else user_id
         return self._names[user_id]
 
+    def permitted(self, client: WebClient, body: dict[str, Any]) -> str | None:
+        """The clicked checkpoint's id when the user may decide; else refuse and None."""
+        checkpoint_id: str = body["actions"][0]["value"]
+        if self.deciders.allowed(body["user"]["id"]):
+            return checkpoint_id
+        self.refuse(client, body, checkpoint_id)
+        return None
+
     def refuse(self, client: WebClient, body: dict[str, Any], checkpoint_id: str) -> None:
         """Tell an outsider no, and journal the attempt."""
         user = body["user"]["id"]
@@ -171,9 +179,8 @@ def register(app: App, channel: SlackChannel) -> None:
     def decision_handler(kind: DecisionKind) -> Callable[..., None]:
         def handle(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
             ack()
-            checkpoint_id = body["actions"][0]["value"]
-            if not channel.deciders.allowed(body["user"]["id"]):
-                channel.refuse(client, body, checkpoint_id)
+            checkpoint_id = channel.permitted(client, body)
+            if checkpoint_id is None:
                 return
             try:
                 channel.decide(client, body, checkpoint_id, kind)
@@ -188,11 +195,10 @@ def register(app: App, channel: SlackChannel) -> None:
     @app.action(ACTION_CONFIRM)
     def confirm_edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        checkpoint_id = body["actions"][0]["value"]
-        user = body["user"]["id"]
-        if not channel.deciders.allowed(user):
-            channel.refuse(client, body, checkpoint_id)
+        checkpoint_id = channel.permitted(client, body)
+        if checkpoint_id is None:
             return
+        user = body["user"]["id"]
         try:
             channel.service.confirm(
                 checkpoint_id, confirmed_by=channel.name_of(client, user), channel="slack"
@@ -209,11 +215,10 @@ def register(app: App, channel: SlackChannel) -> None:
     @app.action(ACTION_REJECT)
     def reject_edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        checkpoint_id = body["actions"][0]["value"]
-        user = body["user"]["id"]
-        if not channel.deciders.allowed(user):
-            channel.refuse(client, body, checkpoint_id)
+        checkpoint_id = channel.permitted(client, body)
+        if checkpoint_id is None:
             return
+        user = body["user"]["id"]
         try:
             channel.service.reject(
                 checkpoint_id, rejected_by=channel.name_of(client, user), channel="slack"
@@ -226,9 +231,8 @@ def register(app: App, channel: SlackChannel) -> None:
     @app.action(ACTION_EDIT)
     def open_edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        checkpoint_id = body["actions"][0]["value"]
-        if not channel.deciders.allowed(body["user"]["id"]):
-            channel.refuse(client, body, checkpoint_id)
+        checkpoint_id = channel.permitted(client, body)
+        if checkpoint_id is None:
             return
         checkpoint = channel.store.get(checkpoint_id)
         if checkpoint.status != "open":
