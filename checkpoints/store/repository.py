@@ -198,14 +198,23 @@ class CheckpointStore:
         return self.get(self.tx(work))
 
     def attach_run(self, checkpoint_id: str, flow_run_id: str) -> None:
-        """Remember which flow run waits for this checkpoint."""
-        self.tx(
-            lambda s: s.execute(
+        """Remember which flow run waits for this checkpoint (chat messages then link to it)."""
+
+        def work(session: Session) -> None:
+            changed = session.execute(
                 update(CheckpointRow)
                 .where(CheckpointRow.id == checkpoint_id)
+                .where(
+                    (CheckpointRow.flow_run_id.is_(None))
+                    | (CheckpointRow.flow_run_id != flow_run_id)
+                )
                 .values(flow_run_id=flow_run_id)
+                .execution_options(synchronize_session=False)
             )
-        )
+            if changed.rowcount:  # type: ignore[attr-defined]
+                chat.notify(session, checkpoint_id, chat.DECISION)
+
+        self.tx(work)
 
     def decide(
         self,

@@ -30,7 +30,7 @@ from checkpoints.channels.slack.blocks import (
     checkpoint_message,
     escape,
 )
-from checkpoints.channels.slack.delivery import SlackDelivery, make_client
+from checkpoints.channels.slack.delivery import Links, SlackDelivery, make_client
 from checkpoints.channels.slack.serve import http_app
 from checkpoints.clearance import route_case
 from checkpoints.models import Checkpoint
@@ -618,3 +618,25 @@ def test_four_eyes_an_edit_waits_for_a_second_different_person(
     assert "bekræftet af Jens Hansen (UJENS)" in all_text(fake.ok_calls("chat.update")[-1].args)
     kinds = [e.kind for e in store.journal(checkpoint.case_id)]
     assert kinds[-2:] == ["decision.proposed", "decision.recorded"]
+
+
+def test_the_message_links_the_robot_run_once_it_is_known(
+    store: CheckpointStore,
+    make_case: CaseFactory,
+    rules: ChangeOfAddressRules,
+    fake: SlackFake,
+    slack_settings: SlackSettings,
+) -> None:
+    delivery = SlackDelivery(
+        store, make_client(slack_settings), slack_settings, links=Links("http://prefect.local")
+    )
+    checkpoint = flagged(store, make_case, rules)
+    delivery.deliver_due()
+    (post,) = fake.ok_calls("chat.postMessage")
+    assert "http://sager.local/sager/FLY-2026-000123" in all_text(post.args)
+    assert "prefect.local" not in all_text(post.args)
+    store.attach_run(checkpoint.checkpoint_id, "1b2c")
+    store.attach_run(checkpoint.checkpoint_id, "1b2c")  # the same run again: no new update
+    assert delivery.deliver_due() == 1
+    (update,) = fake.ok_calls("chat.update")
+    assert "http://prefect.local/runs/flow-run/1b2c" in all_text(update.args)
