@@ -85,6 +85,7 @@ async def _wait_for_decision(store: CheckpointStore, checkpoint: Checkpoint) -> 
                 checkpoint.checkpoint_id,
                 ", ".join(r.rule_id for r in checkpoint.reasons),
             )
+            await _describe_for_operations(checkpoint)
         await asuspend_flow_run(wait_for_input=DecisionSignal, key=f"decision-{pause}")
         pause += 1
         if store.decision_for(checkpoint.checkpoint_id) is None:
@@ -93,6 +94,25 @@ async def _wait_for_decision(store: CheckpointStore, checkpoint: Checkpoint) -> 
                 "the case waits again. Decide with `rpa checkpoints decide` (or in chat).",
                 checkpoint.checkpoint_id,
             )
+
+
+async def _describe_for_operations(checkpoint: Checkpoint) -> None:
+    """A note on the run in the Prefect UI: why it waits and where it is decided."""
+    from prefect.artifacts import acreate_markdown_artifact
+
+    reasons = "\n".join(f"- `{r.rule_id}`: {r.message}" for r in checkpoint.reasons)
+    await acreate_markdown_artifact(
+        key=f"checkpoint-{checkpoint.checkpoint_id}",
+        description=f"Case {checkpoint.case_id} waits for a caseworker",
+        markdown=(
+            f"**Case {checkpoint.case_id}** waits for a caseworker's decision "
+            f"(checkpoint `{checkpoint.checkpoint_id}`).\n\nWhy:\n\n{reasons}\n\n"
+            "Decide in Slack, or with `rpa checkpoints decide "
+            f"{checkpoint.checkpoint_id} --by NAME --approve` (or `--edit`, `--manual`, "
+            "`--contact-citizen`). Resuming this run here decides nothing: without a stored "
+            "decision it waits again."
+        ),
+    )
 
 
 async def _carry_out_with_retries(

@@ -98,6 +98,20 @@ def run_state(flow_run_id: str | None) -> Any:
         return client.read_flow_run(UUID(flow_run_id)).state
 
 
+def operations_note(checkpoint: Checkpoint) -> str:
+    """The markdown the waiting run left for operations staff in the Prefect UI."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    key = f"checkpoint-{checkpoint.checkpoint_id}"
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key]))
+        )
+    assert artifacts, f"no {key} artifact"
+    return str(artifacts[0].data)
+
+
 def set_aside(sandbox: SandboxServer, store: CheckpointStore) -> dict[str, Checkpoint]:
     """Run the batch; return the checkpoints by case once all their runs wait."""
     summary = asyncio.run(process_inbox(target_url=sandbox.url, concurrency=2))
@@ -135,6 +149,7 @@ def test_set_aside_cases_wait_and_each_decision_reaches_its_end_state(
         FLAGGED, "in_progress"
     )
     assert {r["case_id"] for r in before["registrations"]} == set(seeds.ROUTINE)
+    assert "rpa checkpoints decide" in operations_note(by_case[seeds.REMARKS])
 
     service = service_for(store)
     decided = [
