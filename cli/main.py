@@ -51,6 +51,14 @@ def sandbox_serve(
         Path | None, typer.Option(help="Seed file in the data contract's shape.", dir_okay=False)
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: RPA_SANDBOX__PORT).")] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            help="Keep changes in this file and continue from it on the next start "
+            "(same seed). Empty: in memory only.",
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the sandbox case system alone, until Ctrl-C."""
     from sandbox import generate_sample, load_seed, parse_seed
@@ -68,7 +76,7 @@ def sandbox_serve(
         f"({len(data.notifications)} notifications; user {config.username!r})"
     )
     _stop_on_sigterm()
-    serve(data, config)
+    serve(data, config, state_file=state)
 
 
 @sandbox_app.command("sample")
@@ -193,7 +201,8 @@ def demo(
     settings = _settings()
     _preflight_browser(settings)
     _stop_on_sigterm()
-    with _started_stack(settings, None, None) as stack:
+    # A demo starts from the bundled sample as shipped, not from an earlier demo's changes.
+    with _started_stack(settings, None, None, fresh=True) as stack:
         info = stack.info()
         _print_urls(info)
         summary = _run({"target_url": info.sandbox_url, "concurrency": concurrency})
@@ -205,10 +214,13 @@ def demo(
 
 
 class _StartedStack:
-    def __init__(self, settings: Settings, seed: Path | None, port: int | None) -> None:
+    def __init__(
+        self, settings: Settings, seed: Path | None, port: int | None, *, fresh: bool = False
+    ) -> None:
         self.stack = Stack(settings)
         self.seed = seed
         self.port = port
+        self.fresh = fresh
 
     def __enter__(self) -> Stack:
         stack = self.stack.__enter__()
@@ -220,7 +232,7 @@ class _StartedStack:
                 )
             typer.echo("Starting the sandbox, Prefect and the deployment runner...", err=True)
             _upgrade_store(stack.settings)
-            sandbox_url = stack.start_sandbox(self.seed, self.port)
+            sandbox_url = stack.start_sandbox(self.seed, self.port, fresh=self.fresh)
             api_url = stack.start_prefect()
             apply_env(prefect_env(stack.settings, api_url))
             stack.start_runner(sandbox_url)
@@ -236,8 +248,10 @@ class _StartedStack:
         self.stack.stop()
 
 
-def _started_stack(settings: Settings, seed: Path | None, port: int | None) -> _StartedStack:
-    return _StartedStack(settings, seed, port)
+def _started_stack(
+    settings: Settings, seed: Path | None, port: int | None, *, fresh: bool = False
+) -> _StartedStack:
+    return _StartedStack(settings, seed, port, fresh=fresh)
 
 
 def _run(params: dict[str, Any]) -> Any:

@@ -165,14 +165,22 @@ class Stack:
         self.started_prefect = True
         return url
 
-    def start_sandbox(self, seed: Path | None, port: int | None) -> str:
-        """Start the sandbox case system, seeded from a file or the bundled sample."""
+    def start_sandbox(self, seed: Path | None, port: int | None, *, fresh: bool = False) -> str:
+        """Start the sandbox, seeded from a file or the bundled sample.
+
+        Its changes are kept in RPA_HOME/sandbox-state.jsonl, so a restart continues where
+        it stopped (same seed); `fresh` starts over from the seed.
+        """
         cfg = self.settings.sandbox
         if port is None:
             port = cfg.port if port_is_free(cfg.host, cfg.port) else free_port(cfg.host)
         elif not port_is_free(cfg.host, port):
             raise StackError(f"port {port} is in use: pick another with --sandbox-port")
+        state = (self.settings.home / "sandbox-state.jsonl").resolve()
+        if fresh:
+            state.unlink(missing_ok=True)
         command = [sys.executable, "-m", "cli.main", "sandbox", "serve", "--port", str(port)]
+        command += ["--state", str(state)]
         if seed is not None:
             command += ["--seed", str(seed.resolve())]
         self._spawn("sandbox", command, {"RPA_HOME": str(self.settings.home.resolve())})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -15,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from config.settings import SandboxSettings
 from sandbox import routes_cases, routes_registers
+from sandbox.persistence import StateLog
 from sandbox.records import ConflictError, Fault, InvalidInputError, NotFoundError, StoreError
 from sandbox.seed import Seed
 from sandbox.sessions import Sessions
@@ -42,12 +44,21 @@ class FaultRequest(BaseModel):
 
 
 def create_app(
-    seed: Seed, settings: SandboxSettings, *, clock: Callable[[], float] | None = None
+    seed: Seed,
+    settings: SandboxSettings,
+    *,
+    clock: Callable[[], float] | None = None,
+    state_file: Path | None = None,
 ) -> FastAPI:
-    """The sandbox app over a fresh store built from the seed (`clock` ages sessions in tests)."""
+    """The sandbox app over a store built from the seed (`clock` ages sessions in tests).
+
+    With `state_file`, changes are kept there and replayed on the next start.
+    """
     app = FastAPI(title="Flyttesystemet – Sandkasse", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.store = Store(seed)
+    if state_file is not None:
+        app.state.store.persist_to(StateLog(state_file, seed))
     app.state.sessions = (
         Sessions(settings.session_minutes, clock=clock)
         if clock

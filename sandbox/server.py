@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 from types import TracebackType
 
 import uvicorn
@@ -15,19 +16,29 @@ from sandbox.app import create_app
 from sandbox.seed import Seed
 
 
-def serve(seed: Seed, settings: SandboxSettings) -> None:
+def serve(seed: Seed, settings: SandboxSettings, state_file: Path | None = None) -> None:
     """Serve the sandbox on settings.host:settings.port until interrupted."""
     uvicorn.run(
-        create_app(seed, settings), host=settings.host, port=settings.port, log_level="warning"
+        create_app(seed, settings, state_file=state_file),
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
     )
 
 
 class SandboxServer:
     """The sandbox on a port of its own (0: a free one), served from a background thread."""
 
-    def __init__(self, seed: Seed, settings: SandboxSettings, *, port: int | None = None) -> None:
+    def __init__(
+        self,
+        seed: Seed,
+        settings: SandboxSettings,
+        *,
+        port: int | None = None,
+        state_file: Path | None = None,
+    ) -> None:
         self.settings = settings
-        self.app: FastAPI = create_app(seed, settings)
+        self.app: FastAPI = create_app(seed, settings, state_file=state_file)
         self._port = settings.port if port is None else port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None

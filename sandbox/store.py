@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sandbox.persistence import StateLog
 from sandbox.records import (
     STATUS_LABELS,
     TZ,
@@ -71,6 +72,34 @@ class Store:
         }
         self._registrations: dict[str, Registration] = {}
         self._faults: list[Fault] = []
+        self._log: StateLog | None = None
+
+    def persist_to(self, log: StateLog) -> None:
+        """Replay the changes the log holds, then append every new change to it."""
+        with self._lock:
+            for event in log.events:
+                self._apply(event)
+            self._log = log
+
+    def _apply(self, event: dict[str, Any]) -> None:
+        at = datetime.fromisoformat(event["at"])
+        now, self._now = self._now, lambda: at
+        try:
+            op = event["op"]
+            if op == "in_progress":
+                self.mark_in_progress(event["case_id"])
+            elif op == "close":
+                self.close_case(event["case_id"], outcome=event["outcome"], note=event["note"])
+            elif op == "amend":
+                self.amend(event["case_id"], event["changes"])
+            elif op == "register":
+                self.register_move(**event["args"])
+        finally:
+            self._now = now
+
+    def _record(self, op: str, **fields: Any) -> None:
+        if self._log is not None:
+            self._log.append({"op": op, "at": self._now().isoformat(), **fields})
 
     # Cases -----------------------------------------------------------------
 
@@ -110,6 +139,7 @@ class Store:
                     f"den har status {STATUS_LABELS[case.status].lower()}"
                 )
             case.status = "in_progress"
+            self._record("in_progress", case_id=case_id)
             return _copy(case)
 
     def close_case(self, case_id: str, *, outcome: str, note: str = "") -> Case:
@@ -127,6 +157,7 @@ class Store:
             case.handled_at = now
             if note.strip():
                 case.notes.append(Note(now, note))
+            self._record("close", case_id=case_id, outcome=outcome, note=note)
             return _copy(case)
 
     def amend(self, case_id: str, changes: dict[str, Any]) -> Case:
@@ -138,6 +169,7 @@ class Store:
                 case.notification = type(case.notification).model_validate(merged)
             except ValidationError as exc:
                 raise InvalidInputError(f"Ugyldig rettelse: {exc.errors()[0]['msg']}") from exc
+            self._record("amend", case_id=case_id, changes=changes)
             return _copy(case)
 
     def _case(self, case_id: str) -> Case:
@@ -222,6 +254,16 @@ class Store:
             )
             self._registrations[registration.registration_id] = registration
             self._people[cpr] = replace(self._people[cpr], address_id=address_id)
+            self._record(
+                "register",
+                args={
+                    "cpr": cpr,
+                    "address_id": address_id,
+                    "move_date": move_date,
+                    "case_id": case_id,
+                    "registered_by": registered_by,
+                },
+            )
             return registration
 
     # State and faults ------------------------------------------------------

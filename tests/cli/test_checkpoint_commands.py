@@ -173,9 +173,12 @@ def test_checkpoints_are_decided_from_the_command_line_and_survive_a_restart(
         assert "Jens Hansen approved the robot's proposal" in story.stdout
         assert "registered the move" in story.stdout
 
-        # A restart while one checkpoint waits loses nothing: its run waits on.
+        # A restart while one checkpoint waits loses nothing: its run waits on, and the
+        # case system (the sandbox keeps its changes under RPA_HOME) is as it was.
+        before_restart = state(sandbox_url)
         stop(up)
         up = start_up(env, seed_file)
+        assert state(sandbox_url) == before_restart
         waiting = by_case[seeds.UNKNOWN_ADDRESS]
         after_restart = json.loads(rpa("checkpoints", "list", "--json", env=env).stdout)
         assert {c["checkpoint_id"]: c["status"] for c in after_restart}[waiting] == "open"
