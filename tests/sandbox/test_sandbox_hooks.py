@@ -80,3 +80,14 @@ def test_server_runs_on_a_free_port_and_stops() -> None:
         httpx.get(f"{url}/api/health", timeout=2)
     with pytest.raises(RuntimeError, match="not running"):
         _ = server.url
+
+
+def test_amend_changes_a_notification_and_refuses_an_invalid_one(client: TestClient) -> None:
+    case_id = client.get("/api/state").json()["notifications"][0]["case_id"]
+    changed = client.post(f"/api/test/cases/{case_id}/amend", json={"remarks": "Ny tekst"})
+    assert changed.status_code == 200
+    assert "Ny tekst" in client.get(f"/sager/{case_id}").text
+    refused = client.post(f"/api/test/cases/{case_id}/amend", json={"movers": "nobody"})
+    assert refused.status_code == 422
+    unknown = client.post("/api/test/cases/NOPE/amend", json={"remarks": "x"})
+    assert unknown.status_code == 404
