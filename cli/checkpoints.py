@@ -109,9 +109,12 @@ def show_checkpoint(
     settings = settings_or_fail()
     store = _store(settings)
     checkpoint = store.get(checkpoint_id)
+    slack = store.outbox("slack").summary(checkpoint_id)
     store.close()
     for line in describe(checkpoint, show_cpr=show_cpr, ui_url=_ui_url(settings)):
         typer.echo(line)
+    if slack:
+        typer.echo(f"Slack: {slack}")
 
 
 def describe(checkpoint: Checkpoint, *, show_cpr: bool, ui_url: str | None) -> list[str]:

@@ -150,6 +150,31 @@ class Outbox:
             row.last_error = error[:2000]
             return delay
 
+    def summary(self, checkpoint_id: str) -> str | None:
+        """One line for people: posted or not, what waits, the last error (None: not here)."""
+        with self._sessions() as session:
+            rows = list(
+                session.execute(
+                    select(ChatPostRow)
+                    .where(
+                        ChatPostRow.checkpoint_id == checkpoint_id,
+                        ChatPostRow.channel == self.channel,
+                    )
+                    .order_by(ChatPostRow.id)
+                ).scalars()
+            )
+        if not rows:
+            return None
+        posted = any(r.kind == POST and r.status == "sent" for r in rows)
+        waiting = [r for r in rows if r.status == "pending"]
+        parts = ["posted" if posted else "not posted yet"]
+        if waiting:
+            parts.append(f"{len(waiting)} waiting to be sent")
+            errors = [r.last_error for r in waiting if r.last_error]
+            if errors:
+                parts.append(f"last error: {errors[-1]}")
+        return "; ".join(parts)
+
     def pending_count(self) -> int:
         """Entries not yet sent."""
         with self._sessions() as session:

@@ -391,6 +391,11 @@ def test_slack_down_then_back_posts_the_checkpoint_later_exactly_once(
     assert fake.ok_calls("chat.postMessage") == []
     assert [c.status for c in fake.calls if c.method == "chat.postMessage"] == [503]
 
+    summary = outbox.summary(checkpoint.checkpoint_id)
+    assert summary is not None
+    assert summary.startswith(
+        "not posted yet; 1 waiting to be sent; last error: Slack answered 503"
+    )
     assert slack.delivery.deliver_due() == 0  # not due yet: backoff
     fake.fail_next("chat.postMessage", 503, times=0)
     later = store.get(checkpoint.checkpoint_id).created_at + timedelta(minutes=10)
@@ -398,6 +403,7 @@ def test_slack_down_then_back_posts_the_checkpoint_later_exactly_once(
     assert slack.delivery.deliver_due(now=later) == 0
     assert len(fake.ok_calls("chat.postMessage")) == 1
     assert outbox.pending_count() == 0
+    assert outbox.summary(checkpoint.checkpoint_id) == "posted"
 
 
 def test_a_post_that_failed_after_slack_posted_it_is_not_posted_twice(
