@@ -39,6 +39,10 @@ async def aresume(
                 response = await client.resume_flow_run(run.id, run_input=signal.model_dump())
                 if response.status == SetStateStatus.ACCEPT:
                     return ResumeResult(True, f"resumed run {run.id}")
+                # `rpa up` may have resumed it a moment earlier: then it is on its way.
+                now = (await client.read_flow_run(run.id)).state
+                if now is not None and not now.is_paused() and not now.is_final():
+                    return ResumeResult(True, f"run {run.id} was resumed already ({now.name})")
                 reason = getattr(response.details, "reason", None) or response.status.value
                 return ResumeResult(False, f"Prefect did not resume run {run.id}: {reason}")
             if state is None or state.is_final():

@@ -299,6 +299,8 @@ def test_a_failure_while_carrying_out_is_kept_visible_and_can_be_retried(
     assert [c.checkpoint_id for c in store.all("failed")] == [checkpoint.checkpoint_id]
     assert statuses(sandbox.url)[seeds.REMARKS] == "in_progress"
 
+    # The case system is back (an attempt may have failed before it reached the fault).
+    httpx.delete(f"{sandbox.url}/api/test/faults").raise_for_status()
     retried = service.retry(checkpoint.checkpoint_id, requested_by="Ops")
     assert retried.resume.resumed
     wait_until(lambda: applied(store, checkpoint.checkpoint_id), "the retry to finish")
