@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,36 +10,24 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from config.settings import SandboxSettings
 from sandbox import routes_cases, routes_registers
+from sandbox.faults import FaultRequest, Faults, apply_fault, faults_of
 from sandbox.persistence import StateLog
-from sandbox.records import ConflictError, Fault, InvalidInputError, NotFoundError, StoreError
+from sandbox.records import ConflictError, InvalidInputError, NotFoundError, StoreError
 from sandbox.seed import Seed
 from sandbox.sessions import Sessions
 from sandbox.store import Store
 from sandbox.web import LoginRequired, error_page, login_url, sessions_of, store_of
 
-logger = logging.getLogger(__name__)
 _STATUS_OF: tuple[tuple[type[StoreError], int], ...] = (
     (NotFoundError, 404),
     (ConflictError, 409),
     (InvalidInputError, 422),
 )
 _MESSAGES = {404: "Siden findes ikke", 405: "Handlingen er ikke tilladt her"}
-
-
-class FaultRequest(BaseModel):
-    """POST /api/test/faults: make the next `times` matching requests fail with `status`."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    path_prefix: str = Field(min_length=1)
-    method: str | None = None
-    status: int = Field(default=500, ge=400, le=599)
-    times: int = Field(default=1, ge=1)
 
 
 def create_app(
@@ -57,6 +44,7 @@ def create_app(
     app = FastAPI(title="Flyttesystemet – Sandkasse", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.store = Store(seed)
+    app.state.faults = Faults()
     if state_file is not None:
         app.state.store.persist_to(StateLog(state_file, seed))
     app.state.sessions = (
@@ -69,19 +57,8 @@ def create_app(
     app.include_router(_api_router(settings))
     _add_error_handlers(app)
 
-    @app.middleware("http")
-    async def inject_faults(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        path = request.url.path
-        if not path.startswith("/api/test/"):
-            status = store_of(request).take_fault(request.method, path)
-            if status is not None:
-                logger.warning("injected fault %s for %s %s", status, request.method, path)
-                message = "Intern fejl: systemet kunne ikke behandle forespørgslen. Prøv igen."
-                return error_page(request, status, message, title="Intern fejl")
-        return await call_next(request)
-
+    if settings.test_hooks:
+        app.middleware("http")(apply_fault)
     return app
 
 
@@ -103,15 +80,20 @@ def _api_router(settings: SandboxSettings) -> APIRouter:
     if settings.test_hooks:
 
         @router.post("/test/faults")
-        def add_fault(request: Request, fault: FaultRequest) -> dict[str, str]:
-            """Make the next matching requests fail."""
-            store_of(request).add_fault(Fault(**fault.model_dump()))
-            return {"status": "ok"}
+        def add_fault(request: Request, fault: FaultRequest) -> dict[str, Any]:
+            """Inject a fault into the matching requests (kinds in docs/sandbox-ui.md)."""
+            faults_of(request).add(fault)
+            return {"status": "ok", "fault": fault.model_dump()}
+
+        @router.get("/test/faults")
+        def list_faults(request: Request) -> dict[str, Any]:
+            """The active faults, how often each matched and fired, and the held requests."""
+            return faults_of(request).listing()
 
         @router.delete("/test/faults")
         def clear_faults(request: Request) -> dict[str, str]:
-            """Remove every injected failure."""
-            store_of(request).clear_faults()
+            """Remove every injected fault and release the requests a delay holds."""
+            faults_of(request).clear()
             return {"status": "ok"}
 
         @router.post("/test/cases/{case_id}/amend")

@@ -114,16 +114,6 @@ class Registration:
         }
 
 
-@dataclass
-class Fault:
-    """An injected failure: the next `times` requests matching method and path prefix fail."""
-
-    path_prefix: str
-    status: int = 500
-    times: int = 1
-    method: str | None = None
-
-
 def normalize_cpr(value: str) -> str:
     """A CPR number as typed, without blanks and the dash: `010190-1234` -> `0101901234`."""
     return re.sub(r"[\s-]", "", value)

@@ -24,7 +24,6 @@ from sandbox.records import (
     CasePage,
     ConflictError,
     DuplicateRegistrationError,
-    Fault,
     InvalidInputError,
     Note,
     NotFoundError,
@@ -71,7 +70,6 @@ class Store:
             r.cpr: Person(r.cpr, r.name, r.address_id, r.protected_address) for r in seed.residents
         }
         self._registrations: dict[str, Registration] = {}
-        self._faults: list[Fault] = []
         self._log: StateLog | None = None
 
     def persist_to(self, log: StateLog) -> None:
@@ -266,7 +264,7 @@ class Store:
             )
             return registration
 
-    # State and faults ------------------------------------------------------
+    # State -----------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
         """The contract's GET /api/state JSON, plus where every resident lives now."""
@@ -287,28 +285,6 @@ class Store:
                     {"cpr": p.cpr, "address_id": p.address_id} for p in self._people.values()
                 ],
             }
-
-    def add_fault(self, fault: Fault) -> None:
-        """Make the next matching requests fail."""
-        with self._lock:
-            self._faults.append(fault)
-
-    def clear_faults(self) -> None:
-        """Remove every injected failure."""
-        with self._lock:
-            self._faults.clear()
-
-    def take_fault(self, method: str, path: str) -> int | None:
-        """The status to fail this request with (using up one time of the fault), or None."""
-        with self._lock:
-            for fault in self._faults:
-                method_ok = fault.method is None or fault.method.upper() == method.upper()
-                if method_ok and path.startswith(fault.path_prefix):
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self._faults.remove(fault)
-                    return fault.status
-            return None
 
 
 def _involves(case: Case, cpr: str) -> bool:
