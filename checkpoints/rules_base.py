@@ -7,7 +7,6 @@ small checks, each next to the words a caseworker sees when it fires.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,6 +14,7 @@ from typing import Literal
 
 from config.rules import ChangeOfAddressRules
 from domain.change_of_address import CaseFile, Enrichment, Notification, mask_cpr
+from domain.text import written
 
 Locale = Literal["da", "en"]
 Needs = Literal["case", "notification", "registers"]
@@ -108,8 +108,8 @@ def registers_of(case: CaseFile) -> Enrichment:
 
 
 def visible(text: str) -> str:
-    """`text` without white space and invisible format characters (U+200B, U+FEFF, ...)."""
-    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
+    """`text` without its white space: anything else, invisible characters too, is written."""
+    return written(text)
 
 
 def digits(cpr: str) -> str:

@@ -13,10 +13,10 @@ from checkpoints.rules_base import (
     notification_of,
     rule,
     scrub,
-    visible,
 )
 from config.rules import ChangeOfAddressRules
 from domain.change_of_address import CaseFile, FieldProblem, birth_date, mask_cpr
+from domain.text import hidden_characters, written
 
 _CAREWORKER_CHECKS_DATE = Text(
     da="En medarbejder skal kontrollere datoen.", en="A caseworker must check the date."
@@ -34,18 +34,35 @@ _CAREWORKER_CHECKS_DATE = Text(
         "fired": Text(
             da="Borgeren har skrevet en bemærkning, som en medarbejder skal læse.",
             en="The citizen wrote a remark that a caseworker must read.",
-        )
+        ),
+        "hidden": Text(
+            da="Borgeren har skrevet en bemærkning, som en medarbejder skal læse. Den indeholder "
+            "tegn, der ikke kan ses: {codes}.",
+            en="The citizen wrote a remark that a caseworker must read. It holds characters "
+            "that do not show: {codes}.",
+        ),
     },
 )
 def remarks_present(case: CaseFile, config: ChangeOfAddressRules) -> Fired | None:
-    """Fires when the remarks hold anything but white space and invisible characters."""
+    """Fires on any character that is not Unicode white space: format and control count."""
     # Both the raw value and the validated one: a remark must never slip past unread.
     raw = case.raw.get("remarks")
     candidates = [case.remarks, "" if raw is None else str(raw)]
     if case.notification is not None:
         candidates.append(case.notification.remarks)
-    shown = max((visible(text) for text in candidates), key=len)
-    return Fired(details={"visible_characters": str(len(shown))}) if shown else None
+    shown = max((written(text) for text in candidates), key=len)
+    if not shown:
+        return None
+    details = {"written_characters": str(len(shown))}
+    codes = hidden_characters(shown)
+    if not codes:
+        return Fired(details=details)
+    listed = ", ".join(codes[:8]) + (" …" if len(codes) > 8 else "")
+    return Fired(
+        variant="hidden",
+        params={"codes": listed},
+        details=details | {"hidden_characters": listed},
+    )
 
 
 @rule(

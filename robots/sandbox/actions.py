@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Coroutine
+from datetime import date
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from playwright.async_api import Page
@@ -21,6 +22,7 @@ from domain.change_of_address import (
 from robots.errors import BusinessError, SessionLost, SystemFault
 from robots.sandbox.pages import (
     AddressRegisterPage,
+    AlreadyRegistered,
     CasePage,
     InboxPage,
     LoginPage,
@@ -161,14 +163,13 @@ class CaseSystemRobot:
                 )
                 registration = done[0]
             else:
-                form = await MoveFormPage(self.page, self.base_url).open()
-                receipt = await form.register(
+                registration = await self._register_one(
+                    population,
                     cpr=mover.cpr,
                     address_id=address_id,
                     move_date=notification.move_date,
-                    case_id=case.case_id,
+                    case=case,
                 )
-                registration = await receipt.read()
             expected = (case.case_id, mover.cpr, address_id, notification.move_date)
             got = (
                 registration.case_id,
@@ -189,6 +190,38 @@ class CaseSystemRobot:
                 )
             registrations.append(registration)
         return registrations
+
+    async def _register_one(
+        self,
+        population: PopulationRegisterPage,
+        *,
+        cpr: str,
+        address_id: str,
+        move_date: date,
+        case: CaseFile,
+    ) -> Registration:
+        form = await MoveFormPage(self.page, self.base_url).open()
+        try:
+            receipt = await form.register(
+                cpr=cpr,
+                address_id=address_id,
+                move_date=move_date,
+                case_id=case.case_id,
+            )
+        except AlreadyRegistered:
+            # Another run registered this very case between our read and our write (a
+            # replay, a second batch): that is the work done, confirmed, not a refusal.
+            _, existing = await population.look_up(cpr)
+            done = [r for r in existing if r.case_id == case.case_id]
+            if not done:
+                raise
+            log.info(
+                "Case %s: the register already holds this case's move (%s); confirmed",
+                case.case_id,
+                done[0].registration_id,
+            )
+            return done[0]
+        return await receipt.read()
 
     @_logged_in
     async def show_case(self, case_id: str) -> None:

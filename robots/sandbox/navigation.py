@@ -1,13 +1,19 @@
-"""Going to a page and submitting a form, with the checks every step needs."""
+"""Going to a page and submitting a form, with the checks every step needs.
+
+Fail closed: any answer the robot did not ask for (a 4xx or 5xx it does not expect, a
+bounce to the login page, a page without the element it reads) is a system fault,
+never data. A rule must not read an error page as "nothing found".
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from urllib.parse import urlsplit
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page, Response
 
-from robots.errors import SessionLost, SystemFault, TargetUnreachable
+from robots.errors import HttpFault, SessionLost, TargetUnreachable, UnexpectedPage
 
 LOGIN_PATH = "/login"
 _UNREACHABLE = (
@@ -18,35 +24,55 @@ _UNREACHABLE = (
 )
 
 
-async def goto(page: Page, url: str) -> Response | None:
-    """Open `url`; a 5xx answer or a bounce to the login page is a system fault."""
+async def goto(page: Page, url: str, *, expect: Collection[int] = ()) -> Response | None:
+    """Open `url`; a status >= 400 not in `expect`, or the login page, is a system fault."""
     try:
         response = await page.goto(url)
     except PlaywrightError as exc:
         if any(code in str(exc) for code in _UNREACHABLE):
-            raise TargetUnreachable(f"the case system does not answer at {url}") from exc
+            raise TargetUnreachable(f"the case system does not answer at {_path(url)}") from exc
         raise
-    _check(page, response, wanted=url)
+    _check(page, response, wanted=url, expect=expect)
     return response
 
 
-async def submit(page: Page, button: Locator) -> Response | None:
+async def submit(page: Page, button: Locator, *, expect: Collection[int] = ()) -> Response | None:
     """Click a form's submit button and wait for the page it leads to."""
     came_from = page.url
     async with page.expect_navigation() as navigation:
         await button.click()
     response = await navigation.value
-    _check(page, response, wanted=came_from)
+    _check(page, response, wanted=came_from, expect=expect)
     return response
 
 
-def _check(page: Page, response: Response | None, *, wanted: str) -> None:
-    if response is not None and response.status >= 500:
-        raise SystemFault(f"the case system answered {response.status} at {_path(response.url)}")
+async def require(locator: Locator, *, page: str, what: str) -> Locator:
+    """The locator, which must be on the page now; else fail fast naming page and locator."""
+    if not await locator.count():
+        raise UnexpectedPage(f"the {page} page has no {what}: a changed layout or an error page")
+    return locator
+
+
+async def require_one_of(page: Page, *, name: str, found: Locator, empty: Locator) -> bool:
+    """True when `found` is on the page, False when `empty` is; a page with neither fails."""
+    if await found.count():
+        return True
+    if await empty.count():
+        return False
+    raise UnexpectedPage(
+        f"the {name} page shows neither results nor 'none found' ({urlsplit(page.url).path}): "
+        "a changed layout or an error page"
+    )
+
+
+def _check(page: Page, response: Response | None, *, wanted: str, expect: Collection[int]) -> None:
+    if response is not None and response.status >= 400 and response.status not in expect:
+        raise HttpFault(response.status, _path(response.url))
     on_login = urlsplit(page.url).path == LOGIN_PATH
     if on_login and urlsplit(wanted).path != LOGIN_PATH:
         raise SessionLost("the case system logged the robot out")
 
 
 def _path(url: str) -> str:
+    # The path only: a query string can carry a CPR number (the register's lookups).
     return urlsplit(url).path

@@ -10,9 +10,13 @@ from urllib.parse import urlencode
 from playwright.async_api import Locator, Page
 
 from domain.change_of_address import Address, Person, RegisterAddress, Registration, RelatedCase
-from robots.errors import BusinessError, LoginRefused, SystemFault
-from robots.sandbox.navigation import goto, submit
+from robots.errors import BusinessError, LoginRefused, SystemFault, UnexpectedPage
+from robots.sandbox.html_text import text_by_test_id
+from robots.sandbox.navigation import goto, require, require_one_of, submit
 
+# The statuses with which the case system refuses a form for a business reason (a
+# conflict, invalid values); every other error status is a fault (fail closed).
+_REFUSALS = (409, 422)
 ADDRESS_PARTS = ("street", "house_number", "floor", "door", "postcode", "city")
 _OPTIONAL_PARTS = {"floor", "door"}
 
@@ -28,6 +32,12 @@ async def _text(locator: Locator) -> str:
 async def _alert(page: Page) -> str:
     alert = page.get_by_role("alert")
     return await _text(alert.first) if await alert.count() else ""
+
+
+class AlreadyRegistered(BusinessError):
+    """The register refused a move as a conflict (it may be this very case's, made just now)."""
+
+    code = "business.conflict"
 
 
 class LoginPage:
@@ -49,7 +59,7 @@ class LoginPage:
         """Fill in the credentials and log in; a refusal raises LoginRefused."""
         await self.username.fill(username)
         await self.password.fill(password)
-        response = await submit(self.page, self.submit_button)
+        response = await submit(self.page, self.submit_button, expect=(401, 403))
         if response is not None and response.status in (401, 403):
             raise LoginRefused(
                 f"the case system refused user {username!r}: check RPA_TARGET__USERNAME "
@@ -73,6 +83,7 @@ class InboxPage:
         self.page = page
         self.base_url = base_url
         self.table = page.get_by_role("table", name="Sager")
+        self.no_cases = page.get_by_test_id("no-cases")
         self.next_link = page.get_by_role("link", name="Næste side")
 
     async def open(self, *, status: str = "open", cpr: str | None = None) -> InboxPage:
@@ -81,14 +92,22 @@ class InboxPage:
         await goto(self.page, f"{self.base_url}/sager?{urlencode(query)}")
         return self
 
+    async def _has_rows(self) -> bool:
+        # "No cases" must be said by the page; an error page is not an empty inbox.
+        return await require_one_of(self.page, name="inbox", found=self.table, empty=self.no_cases)
+
     async def rows(self) -> list[InboxRow]:
         """The cases on this page."""
+        if not await self._has_rows():
+            return []
         ids = await self.page.get_by_test_id("row-case-id").all_text_contents()
         statuses = await _data_attribute(self.page.get_by_test_id("row-status"), "status")
         return [InboxRow(c.strip(), s) for c, s in zip(ids, statuses, strict=True)]
 
     async def related_cases(self) -> list[RelatedCase]:
         """The cases on this page with their dates (for duplicate checks)."""
+        if not await self._has_rows():
+            return []
         ids = await self.page.get_by_test_id("row-case-id").all_text_contents()
         statuses = await _data_attribute(self.page.get_by_test_id("row-status"), "status")
         received = await self.page.get_by_test_id("row-received-at").all_text_contents()
@@ -124,17 +143,20 @@ class CasePage:
         self.outcome = page.get_by_role("combobox", name="Udfald")
         self.note = page.get_by_role("textbox", name="Notat", exact=True)
         self.close_button = page.get_by_role("button", name="Afslut sag")
+        self.html = ""
 
     async def open(self, case_id: str) -> CasePage:
-        """Open a case by its id; an unknown case is a business error."""
+        """Open a case by its id; a page that is not that case is a system fault."""
         response = await goto(self.page, f"{self.base_url}/sager/{case_id}")
-        if response is not None and response.status == 404:
-            raise BusinessError(f"case {case_id} does not exist in the case system")
+        await require(self.page.get_by_test_id("status"), page="case", what="case status")
+        self.html = await response.text() if response is not None else await self.page.content()
         return self
 
     async def status(self) -> str:
         """The case's status code."""
-        return (await _data_attribute(self.page.get_by_test_id("status"), "status"))[0]
+        status = self.page.get_by_test_id("status")
+        await require(status, page="case", what="case status")
+        return (await _data_attribute(status, "status"))[0]
 
     async def read(self) -> dict[str, Any]:
         """Every field of the notification as raw text, in the data contract's shape."""
@@ -143,8 +165,7 @@ class CasePage:
             name: await _text(field(_testid(name)))
             for name in ("case_id", "received_at", "channel", "reporter_cpr", "move_date")
         }
-        # Remarks are kept exactly as written: white space can matter to a reader.
-        raw["remarks"] = (await field("remarks").text_content()) or ""
+        raw["remarks"] = await self._remarks()
         for which in ("old_address", "new_address"):
             raw[which] = await self._read_address(which)
         cprs = await field("mover-cpr").all_text_contents()
@@ -153,6 +174,19 @@ class CasePage:
             {"cpr": c.strip(), "name": n.strip()} for c, n in zip(cprs, names, strict=True)
         ]
         return raw
+
+    async def _remarks(self) -> str:
+        # Read from the HTML as sent, not the DOM: the browser drops NUL and folds CR LF,
+        # and every character a citizen wrote must reach the rules. Kept exactly as
+        # written: white space can matter to a reader.
+        await require(self.page.get_by_test_id("remarks"), page="case", what="remarks field")
+        try:
+            remarks = text_by_test_id(self.html, "remarks")
+        except ValueError as exc:
+            raise UnexpectedPage(f"the case page's remarks field is ambiguous: {exc}") from exc
+        if remarks is None:
+            raise UnexpectedPage("the case page as sent has no remarks field")
+        return remarks
 
     async def _read_address(self, which: str) -> dict[str, str | None] | None:
         prefix = _testid(which)
@@ -166,7 +200,7 @@ class CasePage:
 
     async def mark_in_progress(self) -> None:
         """Mark the case as being handled (by a human)."""
-        response = await submit(self.page, self.in_progress_button)
+        response = await submit(self.page, self.in_progress_button, expect=_REFUSALS)
         if response is not None and response.status >= 400:
             raise BusinessError(f"could not mark the case in progress: {await _alert(self.page)}")
 
@@ -174,7 +208,7 @@ class CasePage:
         """Close the case with an outcome and a note."""
         await self.outcome.select_option(outcome)
         await self.note.fill(note)
-        response = await submit(self.page, self.close_button)
+        response = await submit(self.page, self.close_button, expect=_REFUSALS)
         if response is not None and response.status >= 400:
             raise BusinessError(f"could not close the case: {await _alert(self.page)}")
 
@@ -196,6 +230,14 @@ class AddressRegisterPage:
             "postnr": address.postcode,
         }
         await goto(self.page, f"{self.base_url}/adresseregister?{urlencode(query)}")
+        found = await require_one_of(
+            self.page,
+            name="address search",
+            found=self.page.get_by_role("table", name="Adresser"),
+            empty=self.page.get_by_test_id("no-addresses"),
+        )
+        if not found:
+            return []
         return [
             text.strip()
             for text in await self.page.get_by_test_id("address-id").all_text_contents()
@@ -205,6 +247,7 @@ class AddressRegisterPage:
         """One address and the people registered there."""
         await goto(self.page, f"{self.base_url}/adresseregister/{address_id}")
         field = self.page.get_by_test_id
+        await require(field("address-id"), page="address", what="address id")
         values = {part: await _text(field(_testid(part))) for part in ADDRESS_PARTS}
         address = RegisterAddress(
             address_id=await _text(field("address-id")),
@@ -240,7 +283,13 @@ class PopulationRegisterPage:
         """The person with this CPR number (None if unknown) and their registrations."""
         await goto(self.page, f"{self.base_url}/cpr?{urlencode({'cpr': cpr})}")
         field = self.page.get_by_test_id
-        if await field("person-not-found").count():
+        found = await require_one_of(
+            self.page,
+            name="population register",
+            found=field("person-cpr"),
+            empty=field("person-not-found"),
+        )
+        if not found:
             return None, []
         person = Person(
             cpr=await _text(field("person-cpr")),
@@ -286,6 +335,7 @@ class MoveFormPage:
     async def open(self) -> MoveFormPage:
         """Open an empty move form."""
         await goto(self.page, f"{self.base_url}/cpr/flytning")
+        await require(self.submit_button, page="move form", what="'Registrér flytning' button")
         return self
 
     async def register(
@@ -296,7 +346,9 @@ class MoveFormPage:
         await self.address_id.fill(address_id)
         await self.move_date.fill(move_date.isoformat())
         await self.case_id.fill(case_id)
-        response = await submit(self.page, self.submit_button)
+        response = await submit(self.page, self.submit_button, expect=_REFUSALS)
+        if response is not None and response.status == 409:
+            raise AlreadyRegistered(f"the population register refused: {await _alert(self.page)}")
         if response is not None and response.status >= 400:
             raise BusinessError(
                 f"the population register refused the move: {await _alert(self.page)}"

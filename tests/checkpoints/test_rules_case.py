@@ -32,14 +32,37 @@ def test_remarks_fire(make_case: CaseFactory, rules: ChangeOfAddressRules, remar
     assert reason.message == "Borgeren har skrevet en bemærkning, som en medarbejder skal læse."
 
 
-@pytest.mark.parametrize(
-    "remarks",
-    ["", " ", "\n\t \r\n", "\u00a0\u3000\u2003", "\u200b", "\ufeff\u200b\u200c\u200d\u2060 \n"],
-)
+@pytest.mark.parametrize("remarks", ["", " ", "\n\t \r\n", "\u00a0\u3000\u2003"])
 def test_blank_remarks_do_not_fire(
     make_case: CaseFactory, rules: ChangeOfAddressRules, remarks: str
 ) -> None:
     assert "remarks.present" not in reasons_by_id(make_case(remarks=remarks), rules)
+
+
+TAGS = "".join(chr(0xE0000 + ord(c)) for c in "hello")
+
+
+@pytest.mark.parametrize(
+    ("remarks", "codes"),
+    [
+        ("\u200b", "U+200B"),
+        ("\u200b\u200b\ufeff\u2060", "U+200B, U+FEFF, U+2060"),
+        ("\ufeff\u200b\u200c\u200d\u2060 \n", "U+FEFF, U+200B, U+200C, U+200D, U+2060"),
+        (TAGS, "U+E0068, U+E0065, U+E006C, U+E006F"),
+        ("\x00", "U+0000"),
+        ("\u202e", "U+202E"),
+    ],
+)
+def test_invisible_remarks_fire_and_are_named(
+    make_case: CaseFactory, rules: ChangeOfAddressRules, remarks: str, codes: str
+) -> None:
+    """Invisible text is text: it fires, and the person is told what is hidden there."""
+    reason = reasons_by_id(make_case(remarks=remarks), rules)["remarks.present"]
+    assert reason.message == (
+        "Borgeren har skrevet en bemærkning, som en medarbejder skal læse. Den indeholder "
+        f"tegn, der ikke kan ses: {codes}."
+    )
+    assert reason.details["hidden_characters"] == codes
 
 
 def test_one_visible_character_among_invisible_ones_fires(
