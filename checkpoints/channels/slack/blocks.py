@@ -1,15 +1,20 @@
 """Block Kit for checkpoints, built by pure functions from the checkpoint model.
 
-Everything that comes from the case is escaped for mrkdwn, so a citizen's `<!channel>`
-or `<https://evil|click>` is shown as literal text and pings or links no one.
+Everything that comes from the case or from a person is made inert for mrkdwn
+(`mrkdwn.escape`): a citizen's `<!channel>`, `*bold*` or bidi control is shown as
+visible text and pings, formats or hides nothing; CPR numbers in it are masked.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
+from checkpoints.channels.slack.mrkdwn import escape, plain
 from checkpoints.models import Checkpoint
 from domain.change_of_address import mask_cpr
+
+__all__ = ["escape"]  # re-exported: what every caller escapes outside text with
 
 Locale = Literal["da", "en"]
 Block = dict[str, Any]
@@ -30,6 +35,7 @@ EDIT_VIEW = "checkpoint_edit_view"
 SECTION_LIMIT = 3000  # characters of text in one section block
 BLOCK_LIMIT = 50  # blocks in one message
 REMARKS_LIMIT = 2500  # leave room for the quote marks and the note
+_OUR_NAME = re.compile(r"[a-z0-9_.]+")
 
 _T = {
     "da": {
@@ -136,13 +142,18 @@ _T = {
 }
 
 
-def escape(text: str) -> str:
-    """Slack's three control characters, so case data is never markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT]}}
+    # verbatim: Slack links bare URLs and channel names of its own accord otherwise; our
+    # own links are written out as <url|label>, which verbatim text still shows.
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT], "verbatim": True},
+    }
+
+
+def _field(name: str) -> str:
+    """A field path or rule id: ours (`new_address.street`) as it is, anything else escaped."""
+    return name if _OUR_NAME.fullmatch(name) else escape(name)
 
 
 def _when(moment: Any) -> str:
@@ -174,29 +185,32 @@ def checkpoint_message(
 def _case_blocks(
     c: Checkpoint, t: dict[str, str], *, case_url: str | None, run_url: str | None, full_cpr: bool
 ) -> list[Block]:
-    header = t["header"].format(case_id=c.case_id)[:150]
+    header = t["header"].format(case_id=plain(c.case_id, full_cpr=full_cpr))[:150]
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": False}}
     ]
     show = (lambda cpr: cpr) if full_cpr else mask_cpr
     n = c.case.notification
     if n is not None:
-        movers = ", ".join(f"{escape(m.name)} ({show(m.cpr)})" for m in n.movers)
+        movers = ", ".join(f"{escape(m.name, full_cpr=full_cpr)} ({show(m.cpr)})" for m in n.movers)
         facts = [
             f"*{t['movers']}:* {movers}",
-            f"*{t['from']}:* {escape(n.old_address.one_line())}",
-            f"*{t['to']}:* {escape(n.new_address.one_line())}",
+            f"*{t['from']}:* {escape(n.old_address.one_line(), full_cpr=full_cpr)}",
+            f"*{t['to']}:* {escape(n.new_address.one_line(), full_cpr=full_cpr)}",
             f"*{t['date']}:* {n.move_date.isoformat()}",
         ]
     else:
-        facts = [f"*{t['invalid']}:* " + ", ".join(escape(p.field) for p in c.case.problems)]
+        facts = [f"*{t['invalid']}:* " + ", ".join(_field(p.field) for p in c.case.problems)]
     blocks.append(_section("\n".join(facts)))
-    reasons = "\n".join(f"• {escape(r.message)} (`{r.rule_id}`)" for r in c.reasons)
+    reasons = "\n".join(
+        f"• {escape(r.message, full_cpr=full_cpr)} (`{_field(r.rule_id)}`)" for r in c.reasons
+    )
     blocks.append(_section(f"*{t['why']}:*\n{reasons}"))
     remarks = c.case.remarks.strip()
     if remarks:
-        blocks.append(_section(_quoted_remarks(remarks, t)))
-    blocks.append(_section(f"*{t['proposal']}:* {escape(c.proposal.summary)}"))
+        blocks.append(_section(_quoted_remarks(remarks, t, full_cpr=full_cpr)))
+    summary = escape(c.proposal.summary, full_cpr=full_cpr)
+    blocks.append(_section(f"*{t['proposal']}:* {summary}"))
     links = []
     if case_url:
         links.append(f"<{case_url}|{t['case_link']}>")
@@ -209,9 +223,10 @@ def _case_blocks(
     return blocks
 
 
-def _quoted_remarks(remarks: str, t: dict[str, str]) -> str:
+def _quoted_remarks(remarks: str, t: dict[str, str], *, full_cpr: bool) -> str:
     shown = remarks[:REMARKS_LIMIT]
-    quoted = "\n".join(f"> {escape(line)}" if line else ">" for line in shown.splitlines())
+    lines = escape(shown, multiline=True, full_cpr=full_cpr).split("\n")
+    quoted = "\n".join(f"> {line}" if line else ">" for line in lines)
     text = f"*{t['remarks']}:*\n{quoted}"
     if len(shown) < len(remarks) or len(text) > SECTION_LIMIT - 200:
         # Escaping can lengthen the text; cut again so the note always fits.
@@ -250,7 +265,7 @@ def _proposed_blocks(c: Checkpoint, t: dict[str, str]) -> list[Block]:
     if p is None:
         return []
     changes = "\n".join(
-        f"• {escape(ch.field)}: {escape(str(ch.before))} → {escape(str(ch.after))}"
+        f"• {_field(ch.field)}: {escape(str(ch.before))} → {escape(str(ch.after))}"
         for ch in p.changes
         if "cpr" not in ch.field
     )
@@ -285,7 +300,7 @@ def _decided_blocks(c: Checkpoint, t: dict[str, str]) -> list[Block]:
     blocks = [_section(f"*{line}*")]
     if d.changes:
         changes = "\n".join(
-            f"• {escape(ch.field)}: {escape(str(ch.before))} → {escape(str(ch.after))}"
+            f"• {_field(ch.field)}: {escape(str(ch.before))} → {escape(str(ch.after))}"
             for ch in d.changes
             if "cpr" not in ch.field
         )
@@ -303,7 +318,8 @@ def outcome_text(c: Checkpoint, t: dict[str, str] | None = None, locale: Locale 
     if c.status == "applied" and c.outcome:
         action = c.outcome.get("action")
         if action == "registered":
-            return t["registered"].format(ids=", ".join(c.outcome.get("registrations", [])))
+            ids = ", ".join(escape(str(r)) for r in c.outcome.get("registrations", []))
+            return t["registered"].format(ids=ids)
         return t["closed_manual"] if action == "manual" else t["closed_citizen"]
     if c.status == "failed":
         return t["failed"].format(error=escape((c.error or "?")[:300]))
