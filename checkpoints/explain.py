@@ -181,6 +181,24 @@ def _registered(data: dict[str, Any], actor: str, locale: Locale) -> str:
     )
 
 
+def _registering(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    return _t(
+        locale,
+        "Robotten gik i gang med at registrere flytningen med de oplysninger, reglerne havde "
+        "godkendt.",
+        "The robot began registering the move with the data the rules had cleared.",
+    )
+
+
+def _closing(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    ids = ", ".join(str(r) for r in data.get("registrations", []))
+    return _t(
+        locale,
+        f"Robotten registrerede flytningen (registrering {ids}) og gik i gang med at lukke sagen.",
+        f"The robot registered the move (registration {ids}) and began closing the case.",
+    )
+
+
 def _closed(data: dict[str, Any], actor: str, locale: Locale) -> str:
     outcome = str(data["outcome"])
     return _OUTCOMES[locale].get(outcome, outcome) + f" ({data.get('note', '')})"
@@ -258,6 +276,8 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], str, Locale], str]] = {
     "rules.fired": _rules_fired,
     "checkpoint.opened": _opened,
     "decision.recorded": _decision,
+    "robot.registering": _registering,
+    "robot.closing": _closing,
     "robot.registered": _registered,
     "robot.closed": _closed,
     "checkpoint.failed": _failed,

@@ -116,6 +116,19 @@ def append(
     )
 
 
+def to_entry(row: JournalEntryRow) -> JournalEntry:
+    """A stored row as the rest of the product sees it."""
+    return JournalEntry(
+        case_id=row.case_id,
+        seq=row.seq,
+        kind=row.kind,
+        at=datetime.fromisoformat(row.at),
+        actor=row.actor,
+        data=row.data,
+        hash=row.hash,
+    )
+
+
 def entries(session: Session, case_id: str) -> list[JournalEntry]:
     """A case's journal in order."""
     rows = session.execute(
@@ -123,18 +136,7 @@ def entries(session: Session, case_id: str) -> list[JournalEntry]:
         .where(JournalEntryRow.case_id == case_id)
         .order_by(JournalEntryRow.seq)
     ).scalars()
-    return [
-        JournalEntry(
-            case_id=row.case_id,
-            seq=row.seq,
-            kind=row.kind,
-            at=datetime.fromisoformat(row.at),
-            actor=row.actor,
-            data=row.data,
-            hash=row.hash,
-        )
-        for row in rows
-    ]
+    return [to_entry(row) for row in rows]
 
 
 def verify(session: Session) -> tuple[int, list[ChainBreak]]:

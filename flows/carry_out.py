@@ -12,6 +12,7 @@ from checkpoints.models import Checkpoint
 from checkpoints.store.repository import CheckpointStore
 from domain.change_of_address import CaseFile, ClearanceError, Notification, Reason, mask_cpr
 from flows.common import proposal_for
+from flows.crashpoints import crash_point
 from robots.sandbox.actions import CaseSystemRobot
 
 _CHANGED = {
@@ -55,6 +56,7 @@ async def carry_out(
         raise ClearanceError(f"checkpoint {checkpoint.checkpoint_id} has no stored decision")
     case_id, by = checkpoint.case_id, decision.decided_by
     done = {"checkpoint_id": checkpoint.checkpoint_id, "case_id": case_id}
+    crash_point("decision.resumed", case_id)
     case = await robot.read_case(case_id)
     if case.status == _END_STATE[decision.kind]:
         # A replay after a crash between acting and recording: the work is done already.
@@ -95,7 +97,13 @@ async def carry_out(
         decided = await robot.enrich(
             case.model_copy(update={"notification": notification, "problems": []})
         )
+        store.record(
+            case_id,
+            "robot.registering",
+            {"fingerprint": clearance.fingerprint, "basis": "decision", "decided_by": by},
+        )
         registrations = await robot.register_move(decided, clearance)
+        crash_point("decision.registered", case_id)
         ids = [r.registration_id for r in registrations]
         await robot.close_case(
             case_id,

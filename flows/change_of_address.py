@@ -6,6 +6,8 @@ import asyncio
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
@@ -20,14 +22,24 @@ from prefect.artifacts import (
 from prefect.client.schemas.objects import State, TaskRun
 
 from checkpoints.clearance import route_case
-from checkpoints.store.repository import CheckpointStore
+from checkpoints.models import Checkpoint
+from checkpoints.store.db import StoreUnavailable
+from checkpoints.store.repository import UNFINISHED, CheckpointStore
 from config.rules import ChangeOfAddressRules, load_rules_config
 from config.settings import Settings, get_settings
-from domain.change_of_address import CaseFile, CaseOutcome, Reason
+from domain.change_of_address import (
+    CaseFile,
+    CaseOutcome,
+    Clearance,
+    FieldProblem,
+    Reason,
+    fingerprint,
+)
 from flows.checkpoint import PROCESS, start_checkpoint_run
 from flows.common import open_store, proposal_for, target_for
+from flows.crashpoints import crash_point
 from flows.summary import BatchSummary
-from robots.errors import BusinessError, SystemFault
+from robots.errors import BusinessError, SystemFault, error_code
 from robots.pool import RobotPool
 from robots.sandbox.actions import CaseSystemRobot
 from robots.session import BrowserSession
@@ -53,7 +65,7 @@ _BATCH: ContextVar[_Batch] = ContextVar("rpa_batch")
 
 def _is_system_fault(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
     """Retry only when the system failed; business reasons go to a human at once."""
-    return isinstance(state.data, SystemFault | PlaywrightError)
+    return isinstance(state.data, SystemFault | PlaywrightError | StoreUnavailable)
 
 
 @task(
@@ -68,6 +80,31 @@ async def list_open_cases(limit: int | None) -> list[str]:
     return await batch.pool.lane(0).robot.list_open_cases(limit)
 
 
+@task(name="confirm-stopped-work", retries=2, retry_delay_seconds=[2, 10])
+async def confirm_stopped_work(open_case_ids: list[str]) -> list[str]:
+    """Journals that stop at an announced action of a closed case: confirm how it ended.
+
+    A run stopped between closing a case and journalling it leaves that gap; the case is
+    no longer in the inbox, so the next batch looks it up here. Open ones are finished by
+    handle_case itself.
+    """
+    batch = _BATCH.get()
+    robot = batch.pool.lane(0).robot
+    confirmed = []
+    for entry in batch.store.unfinished():
+        if entry.case_id in open_case_ids:
+            continue
+        case = await robot.read_case(entry.case_id)
+        if case.status == "registered":
+            batch.store.record(entry.case_id, "robot.confirmed", {"case_status": case.status})
+            confirmed.append(entry.case_id)
+    if confirmed:
+        get_run_logger().info(
+            "Confirmed %d cases a stopped run had closed: %s", len(confirmed), ", ".join(confirmed)
+        )
+    return confirmed
+
+
 @task(name="handle-case", task_run_name="case {case_id}", retry_condition_fn=_is_system_fault)
 async def handle_case(case_id: str, lane: int) -> CaseOutcome:
     """Extract, enrich and route one case; register it when routine, else set it aside."""
@@ -76,33 +113,82 @@ async def handle_case(case_id: str, lane: int) -> CaseOutcome:
     robot = batch.pool.lane(lane).robot
     started = time.monotonic()
     case = await robot.read_case(case_id)
+    crash_point("case.read", case_id)
     if case.status != "open":
         logger.info("Case %s is %s now; left alone", case_id, case.status)
         return CaseOutcome(case_id=case_id, result="skipped")
     case = await robot.enrich(case)
-    routing = route_case(case, config=batch.rules, locale=batch.settings.locale)
-    if routing.clearance is not None:
-        try:
-            registrations = await robot.register_move(case, routing.clearance)
-        except BusinessError as exc:
-            reason = Reason(rule_id="robot.refused", message=str(exc))
-            return await _set_aside(robot, case, [reason], started)
-        ids = ", ".join(r.registration_id for r in registrations)
-        await robot.close_case(case_id, "registered", f"Flytning registreret af robot ({ids}).")
+    clearance = _cleared_before_a_crash(batch.store, case)
+    if clearance is None:
+        routing = route_case(case, config=batch.rules, locale=batch.settings.locale)
+        crash_point("case.routed", case_id)
+        if routing.clearance is None:
+            return await _set_aside(robot, case, routing.reasons, started)
+        clearance = routing.clearance
         batch.store.record_reading(case, [])
-        batch.store.record(
-            case_id,
-            "robot.registered",
-            {"decided_by": None, "registrations": [r.registration_id for r in registrations]},
+    else:
+        logger.info("Case %s: finishing the registration a stopped run began", case_id)
+    return await _register(robot, case, clearance, started)
+
+
+def _cleared_before_a_crash(store: CheckpointStore, case: CaseFile) -> Clearance | None:
+    """The clearance of a registration this case's journal announced but never finished.
+
+    Only for exactly the data that was cleared then: a case changed since is routed again.
+    """
+    entries = store.journal(case.case_id)
+    last = entries[-1] if entries else None
+    if last is None or last.kind not in UNFINISHED or case.notification is None:
+        return None
+    cleared = last.data.get("fingerprint")
+    if last.kind == "robot.closing":
+        cleared = next(
+            (e.data.get("fingerprint") for e in reversed(entries) if e.kind == "robot.registering"),
+            None,
         )
-        logger.info("Case %s registered (%s)", case_id, ids)
-        return CaseOutcome(
-            case_id=case_id,
-            result="registered",
-            registrations=registrations,
-            robot_seconds=time.monotonic() - started,
-        )
-    return await _set_aside(robot, case, routing.reasons, started)
+    if cleared != fingerprint(case.notification):
+        return None
+    return Clearance(
+        case_id=case.case_id,
+        basis="routine",
+        fingerprint=str(cleared),
+        issued_at=datetime.now(UTC),
+    )
+
+
+async def _register(
+    robot: CaseSystemRobot, case: CaseFile, clearance: Clearance, started: float
+) -> CaseOutcome:
+    """Record, act, record: the journal says what the robot is about to do before it does it.
+
+    The case is closed only after the registration is in the journal, so a store that
+    fails leaves the case open for the next run, which finishes it; never registered
+    and closed without a trace.
+    """
+    batch = _BATCH.get()
+    case_id = case.case_id
+    batch.store.record(
+        case_id, "robot.registering", {"fingerprint": clearance.fingerprint, "basis": "routine"}
+    )
+    try:
+        registrations = await robot.register_move(case, clearance)
+    except BusinessError as exc:
+        reason = Reason(rule_id="robot.refused", message=str(exc), details={"code": exc.code})
+        return await _set_aside(robot, case, [reason], started)
+    ids = [r.registration_id for r in registrations]
+    batch.store.record(case_id, "robot.closing", {"registrations": ids})
+    crash_point("case.registered", case_id)
+    await robot.close_case(
+        case_id, "registered", f"Flytning registreret af robot ({', '.join(ids)})."
+    )
+    batch.store.record(case_id, "robot.registered", {"decided_by": None, "registrations": ids})
+    get_run_logger().info("Case %s registered (%s)", case_id, ", ".join(ids))
+    return CaseOutcome(
+        case_id=case_id,
+        result="registered",
+        registrations=registrations,
+        robot_seconds=time.monotonic() - started,
+    )
 
 
 async def _set_aside(
@@ -115,19 +201,13 @@ async def _set_aside(
     batch = _BATCH.get()
     await robot.show_case(case.case_id)
     shot = await batch.session.screenshot(robot.page, f"{case.case_id}-checkpoint")
-    checkpoint = batch.store.open_checkpoint(
-        case=case,
-        reasons=reasons,
-        proposal=proposal_for(case, reasons, batch.settings.locale),
-        screenshot=str(shot) if shot else None,
-        process=PROCESS,
-        deadline_hours=batch.settings.checkpoints.deadline_hours,
-        target_url=batch.target_url,
-        channels=("slack",) if batch.settings.slack.enabled else (),
-    )
+    checkpoint = _open_checkpoint(case, reasons, str(shot) if shot else None)
+    crash_point("checkpoint.stored", case.case_id)
     await robot.mark_in_progress(case.case_id)
+    crash_point("case.marked_in_progress", case.case_id)
     if checkpoint.flow_run_id is None:
         await start_checkpoint_run(batch.store, checkpoint.checkpoint_id, batch.target_url)
+    crash_point("checkpoint.run_started", case.case_id)
     get_run_logger().info(
         "Case %s set aside for a human (checkpoint %s): %s",
         case.case_id,
@@ -139,6 +219,20 @@ async def _set_aside(
         result="set_aside",
         reasons=reasons,
         robot_seconds=time.monotonic() - started,
+    )
+
+
+def _open_checkpoint(case: CaseFile, reasons: list[Reason], screenshot: str | None) -> Checkpoint:
+    batch = _BATCH.get()
+    return batch.store.open_checkpoint(
+        case=case,
+        reasons=reasons,
+        proposal=proposal_for(case, reasons, batch.settings.locale),
+        screenshot=screenshot,
+        process=PROCESS,
+        deadline_hours=batch.settings.checkpoints.deadline_hours,
+        target_url=batch.target_url,
+        channels=("slack",) if batch.settings.slack.enabled else (),
     )
 
 
@@ -162,6 +256,7 @@ async def process_inbox(
         token = _BATCH.set(_Batch(pool, session, rules, settings, store, target.base_url))
         try:
             case_ids = await list_open_cases(limit)
+            await confirm_stopped_work(case_ids)
             logger.info("%d open cases at %s, %d lanes", len(case_ids), target.base_url, lanes)
             outcomes = await _work_through(case_ids, pool, session)
         finally:
@@ -221,18 +316,62 @@ async def _run_case(
         await session.end_case(lane.context, case_id, failed=False)
         outcome: CaseOutcome = await state.aresult()
         return outcome
-    # Retries ran out (or the error was not worth retrying): evidence, then a human.
-    error = state.data if isinstance(state.data, BaseException) else None
+    # Retries ran out (or the error was not worth retrying): evidence, then a person.
+    result = await state.aresult(raise_on_failure=False)
+    error = result if isinstance(result, BaseException) else None
+    code = error_code(error) if error is not None else "system.unknown"
+    detail = f"{type(error).__name__}: {error}" if error else (state.message or "no error given")
     screenshot = await session.screenshot(lane.page, f"{case_id}-failed")
     await session.end_case(lane.context, case_id, failed=True)
     lane.robot.logged_in = False  # start the next case from a clean login
-    get_run_logger().error("Case %s failed and is left open for a human: %s", case_id, error)
+    handed = await _hand_over(lane.robot, case_id, code, detail, screenshot)
+    get_run_logger().error("Case %s failed (%s: %s); %s", case_id, code, detail, handed)
     return CaseOutcome(
         case_id=case_id,
         result="failed",
-        error=f"{type(error).__name__}: {error}" if error else (state.message or "failed"),
+        error=f"{code}: {detail}; {handed}",
         screenshot=str(screenshot) if screenshot else None,
     )
+
+
+async def _hand_over(
+    robot: CaseSystemRobot, case_id: str, code: str, detail: str, screenshot: Path | None
+) -> str:
+    """A case the robot could not finish goes to a person (`system.failed`), never nowhere."""
+    batch = _BATCH.get()
+    locale = batch.settings.locale
+    message = {
+        "da": f"Robotten kunne ikke gøre sagen færdig ({code}): {detail}. En person skal se "
+        "sagen i sagssystemet og afgøre den.",
+        "en": f"The robot could not finish the case ({code}): {detail}. A person must look at "
+        "the case in the case system and decide it.",
+    }[locale]
+    reason = Reason(rule_id="system.failed", message=message, details={"code": code})
+    try:
+        case = await robot.read_case(case_id)
+    except Exception as exc:  # the system that just failed may still be failing
+        get_run_logger().info("Case %s could not be read for the person either: %s", case_id, exc)
+        case = CaseFile(
+            case_id=case_id,
+            problems=[FieldProblem(field="case", raw="", message=f"not read: {code}")],
+        )
+    try:
+        checkpoint = _open_checkpoint(case, [reason], str(screenshot) if screenshot else None)
+    except StoreUnavailable as exc:
+        return f"left open and untouched, the store is unavailable ({exc}); the next run takes it"
+    try:
+        await robot.mark_in_progress(case_id)
+        if checkpoint.flow_run_id is None:
+            await start_checkpoint_run(batch.store, checkpoint.checkpoint_id, batch.target_url)
+    except Exception as exc:
+        get_run_logger().warning(
+            "Case %s: checkpoint %s is stored, but the case could not be marked in progress "
+            "(%s); `rpa up` starts its waiting run",
+            case_id,
+            checkpoint.checkpoint_id,
+            exc,
+        )
+    return f"handed to a person as checkpoint {checkpoint.checkpoint_id}"
 
 
 class _Progress:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -24,13 +26,23 @@ from checkpoints.models import (
     case_summary,
 )
 from checkpoints.store import outbox as chat
-from checkpoints.store.db import make_engine, session_scope, upgrade
-from checkpoints.store.models import CheckpointRow, DecisionRow, EditProposalRow
+from checkpoints.store.db import StoreUnavailable, make_engine, session_scope, upgrade
+from checkpoints.store.models import (
+    CheckpointRow,
+    DecisionRow,
+    EditProposalRow,
+    JournalEntryRow,
+    JournalHeadRow,
+)
 from domain.change_of_address import CaseFile, Reason
 
 T = TypeVar("T")
 
 ROBOT = "robot"
+# Journal entries that announce an action: a journal ending in one is unfinished.
+UNFINISHED = ("robot.registering", "robot.closing")
+_RECONNECT_WAITS_S = (0.5, 1.0, 2.0, 3.0, 4.0)
+log = logging.getLogger(__name__)
 _ACTIVE: tuple[CheckpointStatus, ...] = ("open", "proposed", "decided", "failed")
 
 
@@ -77,14 +89,25 @@ class CheckpointStore:
     def tx(self, work: Callable[[Session], T]) -> T:
         # Two first writers of one case's journal can collide on its head (PostgreSQL);
         # the loser retries the whole transaction, which then sees the winner's row.
-        for attempt in range(5):
+        # A dropped connection (a database restart, a network blip) is retried with
+        # backoff for about ten seconds, so the store recovers without a restart; past
+        # that, StoreUnavailable stops the caller before it touches a case.
+        collisions = 0
+        waits = list(_RECONNECT_WAITS_S)
+        while True:
             try:
                 with session_scope(self._sessions) as session:
                     return work(session)
             except IntegrityError:
-                if attempt == 4:
+                collisions += 1
+                if collisions == 5:
                     raise
-        raise AssertionError("unreachable")
+            except StoreUnavailable as exc:
+                if not waits:
+                    raise
+                wait = waits.pop(0)
+                log.warning("The checkpoint store failed (%s); trying again in %.1f s", exc, wait)
+                time.sleep(wait)
 
     # --- writing -------------------------------------------------------------------
 
@@ -392,6 +415,26 @@ class CheckpointStore:
                 ).scalars()
             }
             return [_to_model(row, decisions.get(row.id), pending.get(row.id)) for row in rows]
+
+    def unfinished(self, kinds: tuple[str, ...] = UNFINISHED) -> list[JournalEntry]:
+        """The last journal entry of every case whose story stops at an announced action.
+
+        The robot records what it is about to do before it does it; a journal that ends
+        there means the process stopped in between, and the next run must find out how
+        far it got.
+        """
+        with session_scope(self._sessions) as session:
+            rows = session.execute(
+                select(JournalEntryRow)
+                .join(
+                    JournalHeadRow,
+                    (JournalHeadRow.case_id == JournalEntryRow.case_id)
+                    & (JournalHeadRow.seq == JournalEntryRow.seq),
+                )
+                .where(JournalEntryRow.kind.in_(kinds))
+                .order_by(JournalEntryRow.case_id)
+            ).scalars()
+            return [journal.to_entry(row) for row in rows]
 
     def journal(self, case_id: str) -> list[JournalEntry]:
         """A case's journal entries in order."""

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from checkpoints.store.repository import CheckpointStore
 from config.settings import get_settings
 from flows.change_of_address import process_inbox
 from flows.summary import BatchSummary
@@ -101,13 +102,25 @@ def test_a_crash_after_registering_does_not_register_twice(
     assert Path(screenshot).exists()
     assert len(state(sandbox.url)["registrations"]) == 2
 
+    # Retries ran out: the case went to a person, as a checkpoint with the error's code.
+    assert "handed to a person as checkpoint" in (first.outcomes[0].error or "")
+    store = CheckpointStore.connect(get_settings().store_url)
+    (checkpoint,) = store.all()
+    assert checkpoint.case_id == seeds.ROUTINE[0]
+    assert [r.rule_id for r in checkpoint.reasons] == ["system.failed"]
+    assert checkpoint.reasons[0].details["code"] == "system.http_503"
+    # The journal says what the robot was doing when it stopped: registered, not closed.
+    kinds = [e.kind for e in store.journal(seeds.ROUTINE[0])]
+    assert kinds[:4] == ["case.read", "rules.none", "robot.registering", "robot.closing"]
+    assert kinds[-1] == "checkpoint.opened"
+    store.close()
+
     rerun = run_batch(sandbox.url, concurrency=1, limit=1)
-    assert [o.result for o in rerun.outcomes] == ["registered"]
+    assert [o.case_id for o in rerun.outcomes] == [seeds.ROUTINE[1]]
     after = state(sandbox.url)
-    assert len(after["registrations"]) == 2
-    assert {n["case_id"]: n["status"] for n in after["notifications"]}[seeds.ROUTINE[0]] == (
-        "registered"
-    )
+    assert len([r for r in after["registrations"] if r["case_id"] == seeds.ROUTINE[0]]) == 2
+    statuses = {n["case_id"]: n["status"] for n in after["notifications"]}
+    assert statuses[seeds.ROUTINE[0]] == "in_progress"  # a person decides it now
 
 
 def test_system_errors_are_retried_and_business_reasons_are_not(
@@ -138,16 +151,21 @@ def test_an_unreachable_store_fails_the_run_and_touches_no_case(
 def test_every_case_gets_a_journal_and_set_aside_ones_a_checkpoint(
     prefect_api_url: str, sandbox: SandboxServer
 ) -> None:
-    from checkpoints.store.repository import CheckpointStore
-
     run_batch(sandbox.url, concurrency=2)
     store = CheckpointStore.connect(get_settings().store_url)
     checkpoints = store.all()
     assert sorted(c.case_id for c in checkpoints) == sorted(seeds.EXPECTED_REASONS)
     assert all(c.target_url == sandbox.url for c in checkpoints)
     routine = [e.kind for e in store.journal(seeds.ROUTINE[0])]
-    assert routine == ["case.read", "rules.none", "robot.registered"]
+    # What the robot is about to do is recorded before it does it.
+    assert routine == [
+        "case.read",
+        "rules.none",
+        "robot.registering",
+        "robot.closing",
+        "robot.registered",
+    ]
     checked, breaks = store.verify_journals()
     assert breaks == []
-    assert checked == 3 * 3 + 4 * 3
+    assert checked == 3 * 5 + 4 * 3
     store.close()
