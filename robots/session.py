@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
+import tempfile
+import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
+from uuid import uuid4
+from weakref import WeakKeyDictionary
 
 from playwright.async_api import Browser, BrowserContext, Page, Playwright, async_playwright
 from playwright.async_api import Error as PlaywrightError
@@ -78,6 +83,104 @@ async def _launch(playwright: Playwright, settings: BrowserSettings, path: Path 
     )
 
 
+class _Trace:
+    """The Playwright trace of one context: one recording per case, none of any login.
+
+    Each case and each resumption after a login is a fresh `tracing.start()`, never just
+    a new chunk: Playwright keeps one network log per tracing session across chunks, so
+    after a mere chunk the login's POST body (and earlier cases' pages) would be in every
+    later trace. What a case recorded before a login is kept as a part and merged in.
+    """
+
+    def __init__(self, parts_dir: Path) -> None:
+        self.parts_dir = parts_dir
+        self.parts: list[Path] = []
+        self.in_case = False
+
+    @staticmethod
+    async def start(context: BrowserContext) -> None:
+        await context.tracing.start(screenshots=True, snapshots=True)
+
+    async def start_case(self, context: BrowserContext) -> None:
+        self._drop_parts()
+        # Else the first snapshot of the case's trace would show the previous case's page.
+        for page in context.pages:
+            await page.goto("about:blank")
+        await context.tracing.stop()
+        await self.start(context)
+        self.in_case = True
+
+    async def pause(self, context: BrowserContext) -> None:
+        if self.in_case:
+            await context.tracing.stop(path=self._new_part())
+        else:
+            await context.tracing.stop()
+
+    async def end_case(self, context: BrowserContext, path: Path | None) -> None:
+        """Stop the case's recording; with a path, keep all of it there as one trace."""
+        self.in_case = False
+        try:
+            if path is None:
+                await context.tracing.stop_chunk()
+                return
+            await context.tracing.stop_chunk(path=self._new_part())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _merge_traces(self.parts, path)
+        finally:
+            self._drop_parts()
+
+    def _new_part(self) -> Path:
+        part = self.parts_dir / f"{uuid4().hex}.trace.zip"
+        self.parts.append(part)
+        return part
+
+    def _drop_parts(self) -> None:
+        for part in self.parts:
+            part.unlink(missing_ok=True)
+        self.parts.clear()
+
+
+# The contexts a BrowserSession traces, so `untraced` can find their trace from a page.
+_TRACES: WeakKeyDictionary[BrowserContext, _Trace] = WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def untraced(context: BrowserContext) -> AsyncIterator[None]:
+    """Record nothing that happens in the block (a login) in the context's trace.
+
+    Does nothing when the context is not traced, so a robot can always use it.
+    """
+    trace = _TRACES.get(context)
+    if trace is None:
+        yield
+        return
+    await trace.pause(context)
+    try:
+        yield
+    finally:
+        await trace.start(context)
+
+
+def _merge_traces(parts: list[Path], into: Path) -> None:
+    """One zip holding consecutive recordings, which the trace viewer shows one after another.
+
+    The viewer loads every `<name>.trace` with its `<name>.network` and `<name>.stacks`;
+    resources are shared by content hash. Playwright Test merges its traces the same way.
+    """
+    if len(parts) == 1:
+        shutil.copyfile(parts[0], into)
+        return
+    written: set[str] = set()
+    with zipfile.ZipFile(into, "w", zipfile.ZIP_DEFLATED) as merged:
+        for number, part in enumerate(parts):
+            with zipfile.ZipFile(part) as recording:
+                for name in recording.namelist():
+                    target = f"{number}-{name}" if re.search(r"trace\.[a-z]+$", name) else name
+                    if target not in written:
+                        written.add(target)
+                        merged.writestr(target, recording.read(name))
+
+
 class BrowserSession:
     """One browser for a batch; hands out contexts and keeps failure evidence."""
 
@@ -86,13 +189,17 @@ class BrowserSession:
         self.artifacts_dir = artifacts_dir
         self._playwright: Playwright | None = None
         self._browser: Browser | None = None
+        self._parts_dir: Path | None = None
 
     async def __aenter__(self) -> BrowserSession:
+        if self.settings.trace:
+            self._parts_dir = Path(tempfile.mkdtemp(prefix="rpa-trace-parts-"))
         self._playwright = await async_playwright().start()
         try:
             self._browser = await launch_browser(self._playwright, self.settings)
         except BaseException:
             await self._playwright.stop()
+            self._remove_parts_dir()
             raise
         return self
 
@@ -106,6 +213,12 @@ class BrowserSession:
             await self._browser.close()
         if self._playwright is not None:
             await self._playwright.stop()
+        self._remove_parts_dir()
+
+    def _remove_parts_dir(self) -> None:
+        if self._parts_dir is not None:
+            shutil.rmtree(self._parts_dir, ignore_errors=True)
+            self._parts_dir = None
 
     @property
     def browser(self) -> Browser:
@@ -119,7 +232,10 @@ class BrowserSession:
         context = await self.browser.new_context(locale="da-DK", timezone_id="Europe/Copenhagen")
         context.set_default_timeout(self.settings.timeout_ms)
         if self.settings.trace:
-            await context.tracing.start(screenshots=True, snapshots=True)
+            if self._parts_dir is None:
+                raise RuntimeError("BrowserSession is not started: use `async with`")
+            await _Trace.start(context)
+            _TRACES[context] = _Trace(self._parts_dir)
         return context
 
     @asynccontextmanager
@@ -132,20 +248,24 @@ class BrowserSession:
             await context.close()
 
     async def start_case(self, context: BrowserContext) -> None:
-        """Begin a trace chunk for one case (when tracing is on)."""
-        if self.settings.trace:
-            await context.tracing.start_chunk()
+        """Begin a fresh trace for one case (when tracing is on): nothing of earlier cases."""
+        if (trace := _TRACES.get(context)) is None:
+            return
+        try:
+            await trace.start_case(context)
+        except PlaywrightError as exc:  # evidence never stops the work
+            log.warning("Could not start a trace for the case: %s", exc)
 
     async def end_case(self, context: BrowserContext, name: str, *, failed: bool) -> Path | None:
-        """End the case's trace chunk: kept when the case failed, dropped otherwise."""
-        if not self.settings.trace:
+        """End the case's trace: kept when the case failed, dropped otherwise; never raises."""
+        if (trace := _TRACES.get(context)) is None:
             return None
-        if not failed:
-            await context.tracing.stop_chunk()
+        path = self.artifacts_dir / f"{safe_name(name)}.trace.zip" if failed else None
+        try:
+            await trace.end_case(context, path)
+        except (PlaywrightError, OSError, zipfile.BadZipFile) as exc:
+            log.warning("Could not keep the trace of %s: %s", name, exc)
             return None
-        path = self.artifacts_dir / f"{safe_name(name)}.trace.zip"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        await context.tracing.stop_chunk(path=path)
         return path
 
     async def screenshot(self, page: Page, name: str) -> Path | None:

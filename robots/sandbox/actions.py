@@ -29,6 +29,7 @@ from robots.sandbox.pages import (
     MoveFormPage,
     PopulationRegisterPage,
 )
+from robots.session import untraced
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,10 @@ class CaseSystemRobot:
         self.logged_in = False
 
     async def log_in(self) -> None:
-        """Log in with the robot's credentials."""
-        login = await LoginPage(self.page, self.base_url).open()
-        await login.log_in(self.target.username, self.target.password.get_secret_value())
+        """Log in with the robot's credentials; no trace records it (they would be in it)."""
+        async with untraced(self.page.context):
+            login = await LoginPage(self.page, self.base_url).open()
+            await login.log_in(self.target.username, self.target.password.get_secret_value())
         self.logged_in = True
 
     @_logged_in
