@@ -119,7 +119,7 @@ def _slack(settings: Settings, api_url: str, stack: Stack) -> Any:
     """Start the Slack channel in HTTP mode here; return a function that clicks a button."""
     from checkpoints.channels.slack.serve import assemble, http_app, outbox_loop
     from flows.resume import resumer
-    from tests.slack_fake import click, signed_post
+    from tests.slack_fake import SECRET, click, signed_post
 
     runtime = assemble(
         settings,
@@ -130,7 +130,7 @@ def _slack(settings: Settings, api_url: str, stack: Stack) -> Any:
     threading.Thread(target=outbox_loop, args=(runtime, 0.5, stop), daemon=True).start()
     server = uvicorn.Server(
         uvicorn.Config(
-            http_app(runtime.app),
+            http_app(runtime.app, signing_secret=SECRET),
             host="127.0.0.1",
             port=settings.slack.http_port,
             log_level="warning",

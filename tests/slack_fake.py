@@ -232,14 +232,27 @@ def signed_post(
 ) -> httpx.Response:
     """POST an interaction payload the way Slack does, signed with the signing secret."""
     body = urlencode({"payload": json.dumps(payload)})
+    return signed_body(url, body, timestamp=timestamp, secret=secret)
+
+
+def signed_body(
+    url: str,
+    body: str | bytes,
+    *,
+    content_type: str = "application/x-www-form-urlencoded",
+    timestamp: int | None = None,
+    secret: str = SECRET,
+) -> httpx.Response:
+    """POST any body, correctly signed: what a client holding the signing secret can send."""
+    raw = body.encode() if isinstance(body, str) else body
     stamp = str(int(time.time()) if timestamp is None else timestamp)
-    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + raw, hashlib.sha256).hexdigest()
     headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Type": content_type,
         "X-Slack-Request-Timestamp": stamp,
         "X-Slack-Signature": f"v0={digest}",
     }
-    return httpx.post(url, content=body, headers=headers, timeout=30)
+    return httpx.post(url, content=raw, headers=headers, timeout=30)
 
 
 def click(user: str, action_id: str, checkpoint_id: str) -> dict[str, Any]:

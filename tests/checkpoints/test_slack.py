@@ -98,7 +98,13 @@ def slack_four_eyes(store: CheckpointStore, slack_settings: SlackSettings) -> It
 
 
 @contextlib.contextmanager
-def serving(store: CheckpointStore, settings: SlackSettings, *, four_eyes: bool) -> Iterator[Slack]:
+def serving(
+    store: CheckpointStore,
+    settings: SlackSettings,
+    *,
+    four_eyes: bool,
+    process_before_response: bool = True,
+) -> Iterator[Slack]:
     """Serve the Bolt app in HTTP mode until the block ends."""
     client = make_client(settings)
     resumes = Resumes()
@@ -108,10 +114,16 @@ def serving(store: CheckpointStore, settings: SlackSettings, *, four_eyes: bool)
         delivery=delivery,
         deciders=Deciders(client, settings),
     )
-    app = build_app(settings, channel, client, process_before_response=True)
+    app = build_app(settings, channel, client, process_before_response=process_before_response)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(http_app(app), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            http_app(app, signing_secret=SECRET),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            log_config=None,  # uvicorn's records reach the root logger, so caplog sees them
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -16,6 +16,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from checkpoints.channels.slack import guards
 from checkpoints.channels.slack.blocks import (
     ACTION_CONFIRM,
     ACTION_EDIT,
@@ -184,7 +185,7 @@ def register(app: App, channel: SlackChannel) -> None:
                 return
             try:
                 channel.decide(client, body, checkpoint_id, kind)
-            except (DecisionError, CheckpointNotFound) as exc:
+            except DecisionError as exc:
                 _ephemeral(client, body, str(exc))
 
         return handle
@@ -327,5 +328,6 @@ def build_app(
         token_verification_enabled=False,
         process_before_response=process_before_response,
     )
+    guards.register(app, locale=channel.locale)
     register(app, channel)
     return app

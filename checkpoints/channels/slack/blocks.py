@@ -87,6 +87,8 @@ _T = {
         "reject": "Afvis rettelsen",
         "confirmed_by": ", bekræftet af {who}",
         "same_person": "En anden person end den, der foreslog rettelsen, skal bekræfte den.",
+        "not_found": "Sagen findes ikke (længere) hos robotten. Intet blev ændret.",
+        "try_again": "Det lykkedes ikke lige nu. Intet blev ændret; prøv igen om lidt.",
     },
     "en": {
         "header": "Move {case_id}: waiting for a decision",
@@ -138,6 +140,8 @@ _T = {
         "reject": "Reject the edit",
         "confirmed_by": ", confirmed by {who}",
         "same_person": "Someone other than the person who proposed the edit must confirm it.",
+        "not_found": "The robot does not know this case (any more). Nothing was changed.",
+        "try_again": "That did not work just now. Nothing was changed; try again shortly.",
     },
 }
 

@@ -6,12 +6,14 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from slack_bolt import App
 
 from checkpoints.channels.slack.app import Deciders, SlackChannel, build_app
 from checkpoints.channels.slack.delivery import Links, SlackDelivery, make_client
+from checkpoints.channels.slack.endpoint import http_app
+
+__all__ = ["SlackRuntime", "assemble", "http_app", "outbox_loop", "run"]
 from checkpoints.service import DecisionService, Resumer
 from checkpoints.store.repository import CheckpointStore
 from config.settings import Settings
@@ -76,26 +78,6 @@ def outbox_loop(runtime: SlackRuntime, interval_s: float, stop: threading.Event)
         stop.wait(interval_s)
 
 
-def http_app(app: App) -> Any:
-    """A Starlette app serving Slack's requests at /slack/events (HTTP mode)."""
-    from slack_bolt.adapter.starlette import SlackRequestHandler
-    from starlette.applications import Starlette
-    from starlette.requests import Request
-    from starlette.responses import Response
-    from starlette.routing import Route
-
-    handler = SlackRequestHandler(app)
-
-    async def events(request: Request) -> Response:
-        # Bolt answers a non-numeric timestamp with 500; it is a bad request, so say 401.
-        stamp = request.headers.get("X-Slack-Request-Timestamp", "")
-        if not stamp.isdigit():
-            return Response("invalid request timestamp", status_code=401)
-        return await handler.handle(request)
-
-    return Starlette(routes=[Route("/slack/events", events, methods=["POST"])])
-
-
 def run(runtime: SlackRuntime, settings: Settings) -> None:
     """Serve Slack in the configured mode until the process is stopped."""
     stop = threading.Event()
@@ -116,8 +98,11 @@ def run(runtime: SlackRuntime, settings: Settings) -> None:
         else:
             import uvicorn
 
+            assert settings.slack.signing_secret is not None  # build_app refuses HTTP without
             uvicorn.run(
-                http_app(runtime.app),
+                http_app(
+                    runtime.app, signing_secret=settings.slack.signing_secret.get_secret_value()
+                ),
                 host=settings.slack.http_host,
                 port=settings.slack.http_port,
                 log_level="warning",
