@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import httpx
 import typer
 
 from cli.checkpoints import checkpoints_app, db_app, journal, report
 from cli.common import fail, one_line_errors, settings_or_fail
-from cli.stack import Stack, StackError, StackInfo, apply_env, prefect_env, read_running_stack
+from cli.home_lock import Holder, holder
+from cli.lifeline import process_alive, watch_lifeline
+from cli.stack import (
+    Stack,
+    StackInfo,
+    apply_env,
+    prefect_env,
+    read_running_stack,
+    wait_for_stack,
+)
 from config.settings import Settings
+from domain.text import terminal_safe
+
+if TYPE_CHECKING:
+    from cli.runs import Watch
+    from sandbox import Seed
 
 app = typer.Typer(
     help="RPA robots with mandatory human checkpoints: run the stack, the sandbox and batches.",
@@ -36,12 +49,31 @@ _settings = settings_or_fail
 
 
 def _stop_on_sigterm() -> None:
-    """SIGTERM is a requested, clean shutdown: unwind (stopping what we started), exit 0."""
+    """SIGTERM (and SIGHUP, a closed terminal) is a clean shutdown: unwind, stop what we
+    started, exit 0."""
 
     def handler(signum: int, frame: Any) -> NoReturn:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _read_seed(path: Path) -> Seed:
+    """The seed file, validated; a SeedError (one line) for anything wrong with it."""
+    from sandbox import SeedError, load_seed
+
+    try:
+        return load_seed(path)
+    except RecursionError:
+        raise SeedError(
+            f"{terminal_safe(str(path))}: nested too deeply to read; a seed file has the "
+            "data contract's shape (see `rpa sandbox sample`)"
+        ) from None
 
 
 @sandbox_app.command("serve")
@@ -61,12 +93,13 @@ def sandbox_serve(
     ] = None,
 ) -> None:
     """Serve the sandbox case system alone, until Ctrl-C."""
-    from sandbox import generate_sample, load_seed, parse_seed
+    from sandbox import generate_sample, parse_seed
     from sandbox.server import serve
 
+    watch_lifeline()  # started by `rpa up`: stop with it
     settings = _settings()
     data = (
-        load_seed(seed)
+        _read_seed(seed)
         if seed
         else parse_seed(generate_sample(settings.sandbox.sample_cases), source="sample")
     )
@@ -106,27 +139,67 @@ def run_change_of_address(
     """Run one change-of-address batch through Prefect, wait for it and print the summary."""
     settings = _settings()
     _preflight_browser(settings)
-    running = read_running_stack(settings)
+    if target is not None:
+        _valid_url(target, "--target")
     params: dict[str, Any] = {"limit": limit, "concurrency": concurrency}
+    running, other = wait_for_stack(settings, timeout_s=settings.prefect.stack_wait_s, say=_say)
+    if other is not None:
+        fail(
+            f"{other.describe()} runs a batch with its own Prefect server on "
+            f"RPA_HOME={settings.home}: wait for it to finish, or start `rpa up` so that "
+            "batches share one server"
+        )
     if running is not None:
         url = target or settings.target.url or running.sandbox_url
         if not url:
             fail("the running `rpa up` has no sandbox: pass --target URL")
         _check_target(url)
         apply_env(prefect_env(settings, running.prefect_api_url))
-        _print_summary(_run(params | {"target_url": url}), running)
+        from cli.runs import Watch  # imports Prefect: only once its API URL is set
+
+        watch = Watch(settings.prefect.pickup_timeout_s, _stack_gone(settings, running.pid))
+        _print_summary(_run(params | {"target_url": url}, watch), running)
         return
     url = target or settings.target.url
     if not url:
         fail("no case system to work in: start `rpa up` or pass --target URL")
     _check_target(url)
     _stop_on_sigterm()
-    with Stack(settings) as stack:
+    with Stack(settings, command="rpa run") as stack:
         typer.echo("Starting a local Prefect server for this run...", err=True)
         api_url = stack.start_prefect()
         apply_env(prefect_env(settings, api_url))
+        _recover(stack, settings)
         stack.start_runner(url)
-        _print_summary(_run(params | {"target_url": url}), stack.info())
+        stack.set_state("running")
+        from cli.runs import Watch
+
+        watch = Watch(settings.prefect.pickup_timeout_s, _part_gone(stack))
+        _print_summary(_run(params | {"target_url": url}, watch), stack.info())
+
+
+def _stack_gone(settings: Settings, pid: int) -> Any:
+    def gone() -> str | None:
+        owner: Holder | None = holder(settings.home)
+        if owner is None or owner.pid != pid or not process_alive(pid):
+            return f"the `rpa up` (pid {pid}) of RPA_HOME={settings.home} stopped"
+        return None
+
+    return gone
+
+
+def _part_gone(stack: Stack) -> Any:
+    def gone() -> str | None:
+        dead = stack.dead()
+        return f"the {dead[0][0]} of this run stopped (see {stack.logs_dir})" if dead else None
+
+    return gone
+
+
+def _recover(stack: Stack, settings: Settings) -> None:
+    from cli.supervise import recover
+
+    recover(stack, settings, _say)
 
 
 @app.command("up")
@@ -139,11 +212,13 @@ def up(
 ) -> None:
     """Start Prefect, the served deployments and the sandbox, until Ctrl-C or SIGTERM."""
     settings = _settings()
+    if seed is not None:
+        _read_seed(seed)  # a bad seed is one line here, not a sandbox that fails to start
     _stop_on_sigterm()
     with _started_stack(settings, seed, sandbox_port) as stack:
         _print_urls(stack.info())
         typer.echo("Running. Stop with Ctrl-C.")
-        _watch_checkpoints(settings)
+        _supervise(stack, settings)
 
 
 @app.command("slack")
@@ -152,6 +227,7 @@ def slack() -> None:
     """Run the Slack app (Socket Mode or HTTP) and its outbox, until Ctrl-C or SIGTERM."""
     import os
 
+    watch_lifeline()  # started by `rpa up`: stop with it
     settings = _settings()
     if not settings.slack.enabled:
         fail("Slack is not configured: set RPA_SLACK__BOT_TOKEN and RPA_SLACK__CHANNEL")
@@ -202,39 +278,44 @@ def demo(
     _preflight_browser(settings)
     _stop_on_sigterm()
     # A demo starts from the bundled sample as shipped, not from an earlier demo's changes.
-    with _started_stack(settings, None, None, fresh=True) as stack:
+    with _started_stack(settings, None, None, fresh=True, command="rpa demo") as stack:
+        from cli.runs import Watch
+
         info = stack.info()
         _print_urls(info)
-        summary = _run({"target_url": info.sandbox_url, "concurrency": concurrency})
+        watch = Watch(settings.prefect.pickup_timeout_s, _part_gone(stack))
+        summary = _run({"target_url": info.sandbox_url, "concurrency": concurrency}, watch)
         _print_summary(summary, info)
         if exit_when_idle:
             return
         typer.echo("Still running, so you can look around. Stop with Ctrl-C.")
-        _watch_checkpoints(settings)
+        _supervise(stack, settings)
 
 
 class _StartedStack:
     def __init__(
-        self, settings: Settings, seed: Path | None, port: int | None, *, fresh: bool = False
+        self,
+        settings: Settings,
+        seed: Path | None,
+        port: int | None,
+        *,
+        fresh: bool = False,
+        command: str = "rpa up",
     ) -> None:
-        self.stack = Stack(settings)
+        self.stack = Stack(settings, command=command)
         self.seed = seed
         self.port = port
         self.fresh = fresh
 
     def __enter__(self) -> Stack:
-        stack = self.stack.__enter__()
+        stack = self.stack.__enter__()  # this RPA_HOME's lock, or a one-line refusal
         try:
-            if read_running_stack(stack.settings) is not None:
-                raise StackError(
-                    f"an `rpa up` already runs with RPA_HOME={stack.settings.home}; "
-                    "stop it or use another RPA_HOME"
-                )
             typer.echo("Starting the sandbox, Prefect and the deployment runner...", err=True)
             _upgrade_store(stack.settings)
             sandbox_url = stack.start_sandbox(self.seed, self.port, fresh=self.fresh)
             api_url = stack.start_prefect()
             apply_env(prefect_env(stack.settings, api_url))
+            _recover(stack, stack.settings)
             stack.start_runner(sandbox_url)
             if stack.settings.slack.enabled:
                 stack.start_slack()
@@ -249,18 +330,26 @@ class _StartedStack:
 
 
 def _started_stack(
-    settings: Settings, seed: Path | None, port: int | None, *, fresh: bool = False
+    settings: Settings,
+    seed: Path | None,
+    port: int | None,
+    *,
+    fresh: bool = False,
+    command: str = "rpa up",
 ) -> _StartedStack:
-    return _StartedStack(settings, seed, port, fresh=fresh)
+    return _StartedStack(settings, seed, port, fresh=fresh, command=command)
 
 
-def _run(params: dict[str, Any]) -> Any:
+def _run(params: dict[str, Any], watch: Watch) -> Any:
     from cli.runs import RunFailed, run_batch, terminal_progress
 
     try:
-        _, summary = run_batch(params, on_progress=terminal_progress())
+        _, summary = run_batch(params, on_progress=terminal_progress(), watch=watch)
     except RunFailed as exc:
         fail(str(exc).splitlines()[0])
+    except (httpx.HTTPError, OSError) as exc:
+        reason = watch.gone() or f"{type(exc).__name__}: {exc}".splitlines()[0]
+        fail(f"lost the Prefect server while following the batch ({reason}); see RPA_HOME/logs")
     return summary
 
 
@@ -293,12 +382,24 @@ def _preflight_browser(settings: Settings) -> None:
     find_browser(settings.browser)
 
 
+def _valid_url(url: str, what: str) -> None:
+    """A one-line error unless `url` is an http(s) URL with a host."""
+    shown = terminal_safe(url)
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        fail(f"{what} {shown} is not a valid URL ({exc}); give one like http://127.0.0.1:8700")
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        fail(f"{what} {shown} is not an http(s) URL with a host, like http://127.0.0.1:8700")
+
+
 def _check_target(url: str) -> None:
+    _valid_url(url, "the case system URL")
     try:
         httpx.get(f"{url.rstrip('/')}/login", timeout=5.0)
     except httpx.HTTPError:
         fail(
-            f"the case system does not answer at {url}: "
+            f"the case system does not answer at {terminal_safe(url)}: "
             "start it (`rpa sandbox serve`) or fix --target"
         )
 
@@ -313,26 +414,11 @@ def _upgrade_store(settings: Settings) -> None:
         engine.dispose()
 
 
-def _watch_checkpoints(settings: Settings, every_s: float = 10.0) -> NoReturn:
-    """Keep every waiting checkpoint attached to a live run, until stopped."""
-    import asyncio
+def _supervise(stack: Stack, settings: Settings) -> NoReturn:
+    """Keep the stack's parts alive and every waiting checkpoint attached to a live run."""
+    from cli.supervise import supervise
 
-    from checkpoints.store.repository import CheckpointStore
-    from flows.resume import areconcile
-
-    store = CheckpointStore.connect(settings.store_url)
-    last_error = ""
-    while True:
-        try:
-            for action in asyncio.run(areconcile(store)):
-                typer.echo(f"checkpoints: {action}", err=True)
-            last_error = ""
-        except Exception as exc:  # a busy or restarting server: say so once, try again
-            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
-            if message != last_error:
-                typer.echo(f"checkpoints: could not check waiting runs ({message})", err=True)
-            last_error = message
-        time.sleep(every_s)
+    supervise(stack, settings, _say)
 
 
 def main() -> None:

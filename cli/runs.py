@@ -6,10 +6,12 @@ import asyncio
 import sys
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any, NoReturn, cast
 from uuid import UUID
 
 from prefect import get_client
+from prefect.client.orchestration import PrefectClient
 from prefect.client.schemas.filters import (
     ArtifactFilter,
     ArtifactFilterKey,
@@ -19,6 +21,7 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
+from prefect.states import Cancelled
 
 from flows.change_of_address import DEPLOYMENT_NAME
 from flows.summary import BatchSummary
@@ -49,18 +52,32 @@ def deployment_exists() -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Watch:
+    """How `run_batch` notices that nothing will ever run its batch."""
+
+    # Scheduled or Pending for longer: cancelled (so it never runs unseen later), RunFailed.
+    pickup_timeout_s: float = 120.0
+    # Why the stack that runs the batch is gone (None while it runs).
+    gone: Callable[[], str | None] = lambda: None
+
+
 def run_batch(
     parameters: dict[str, Any],
     *,
     on_progress: Callable[[float, str], None] | None = None,
     poll_s: float = 1.0,
+    watch: Watch | None = None,
 ) -> tuple[UUID, BatchSummary]:
     """Start a batch run of the deployment, wait for it, and return its summary."""
-    return asyncio.run(_run_batch(parameters, on_progress, poll_s))
+    return asyncio.run(_run_batch(parameters, on_progress, poll_s, watch or Watch()))
 
 
 async def _run_batch(
-    parameters: dict[str, Any], on_progress: Callable[[float, str], None] | None, poll_s: float
+    parameters: dict[str, Any],
+    on_progress: Callable[[float, str], None] | None,
+    poll_s: float,
+    watch: Watch,
 ) -> tuple[UUID, BatchSummary]:
     # run_deployment dispatches sync/async at run time; here it is a coroutine.
     call: Any = run_deployment(FULL_NAME, parameters=parameters, timeout=0)
@@ -69,11 +86,21 @@ async def _run_batch(
         artifacts = ArtifactFilter(key=ArtifactFilterKey(any_=["change-of-address-progress"]))
         runs = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
         started = time.monotonic()
+        picked_up = False
         while True:
+            if (why := watch.gone()) is not None:
+                raise RunFailed(
+                    f"batch run {flow_run.name} was left unfinished: {why}. Start `rpa up` "
+                    "again; it marks the batch crashed, then run the batch again (cases "
+                    "already done are not done twice)"
+                )
             flow_run = await client.read_flow_run(flow_run.id)
             state = flow_run.state
             if state is not None and state.is_final():
                 break
+            picked_up = picked_up or (state is not None and state.is_running())
+            if not picked_up and time.monotonic() - started > watch.pickup_timeout_s:
+                await _cancel(client, flow_run, watch.pickup_timeout_s)
             if on_progress is not None:
                 found = await client.read_artifacts(artifact_filter=artifacts, flow_run_filter=runs)
                 progress = float(cast(float, found[0].data)) if found and found[0].data else 0.0
@@ -86,6 +113,19 @@ async def _run_batch(
     if not isinstance(summary, BatchSummary):
         raise RunFailed(f"batch run {flow_run.name} returned no summary")
     return flow_run.id, summary
+
+
+async def _cancel(client: PrefectClient, flow_run: FlowRun, waited_s: float) -> NoReturn:
+    message = (
+        f"No runner started this batch within {waited_s:.0f} s; cancelled so that it does "
+        "not run later unseen"
+    )
+    await client.set_flow_run_state(flow_run.id, Cancelled(message=message), force=True)
+    raise RunFailed(
+        f"batch run {flow_run.name} was not started by a runner within {waited_s:.0f} s, so "
+        "it is cancelled: check that `rpa up` runs and see RPA_HOME/logs/runner.log, then "
+        "run again (RPA_PREFECT__PICKUP_TIMEOUT_S sets the wait)"
+    )
 
 
 def terminal_progress() -> Callable[[float, str], None]:

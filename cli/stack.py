@@ -1,4 +1,8 @@
-"""Starting and stopping the local parts: Prefect server, sandbox, deployment runner."""
+"""Starting and stopping the local parts: Prefect server, sandbox, deployment runner.
+
+Every process a stack starts dies with it (see cli/lifeline.py), and one stack at a
+time holds an RPA_HOME (see cli/home_lock.py).
+"""
 
 from __future__ import annotations
 
@@ -11,17 +15,21 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
 import httpx
 
+from cli.home_lock import Holder, HomeBusy, HomeLock, holder, stop_leftovers
+from cli.lifeline import GROUP_SIGNAL, child_env, die_with_parent
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
 STACK_FILE = "stack.json"
+SANDBOX_URLS_FILE = "sandbox-urls.json"
 
 
 class StackError(RuntimeError):
@@ -36,6 +44,10 @@ class StackInfo:
     prefect_api_url: str
     sandbox_url: str | None = None
     started_prefect: bool = True
+    children: dict[str, int] = field(default_factory=dict)
+    # Sandboxes earlier `rpa up`s of this RPA_HOME served: the same case system (its
+    # changes are kept under RPA_HOME), so the live sandbox stands in for them.
+    earlier_sandbox_urls: list[str] = field(default_factory=list)
 
     @property
     def prefect_ui_url(self) -> str:
@@ -78,6 +90,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 def port_is_free(host: str, port: int) -> bool:
     """True when nothing listens on host:port."""
     with socket.socket() as sock:
+        # As the servers bind: connections of a stopped server in TIME_WAIT do not count,
+        # so a restarted stack gets its old addresses back.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -92,11 +107,42 @@ def read_running_stack(settings: Settings) -> StackInfo | None:
         info = StackInfo(**json.loads(path.read_text()))
     except (OSError, ValueError, TypeError):
         return None
-    try:
-        os.kill(info.pid, 0)
-    except OSError:
-        return None
+    owner = holder(settings.home)
+    if owner is None or owner.pid != info.pid or owner.state != "running":
+        return None  # a stack file left by a killed `rpa up`, or one still starting
     return info if _healthy(f"{info.prefect_api_url}/health") else None
+
+
+def wait_for_stack(
+    settings: Settings, *, timeout_s: float, say: Callable[[str], None]
+) -> tuple[StackInfo | None, Holder | None]:
+    """The running stack of this RPA_HOME, after waiting (bounded) for one that starts.
+
+    Returns (stack, None) when an `rpa up` runs, (None, None) when nothing holds the
+    home, (None, holder) when a standalone `rpa run` holds it. Raises StackError when
+    an `rpa up` is still starting after `timeout_s`.
+    """
+    deadline = time.monotonic() + timeout_s
+    told = False
+    while True:
+        owner = holder(settings.home)
+        if owner is None:
+            return None, None
+        if not owner.serves_stack:
+            return None, owner
+        running = read_running_stack(settings)
+        if running is not None:
+            return running, None
+        if time.monotonic() >= deadline:
+            raise StackError(
+                f"{owner.describe()} holds RPA_HOME={settings.home} but is not ready after "
+                f"{timeout_s:.0f} s: see {settings.home / 'logs'}, or stop it and start "
+                "`rpa up` again"
+            )
+        if not told:
+            say(f"Waiting for {owner.describe()} to be ready (up to {timeout_s:.0f} s)...")
+            told = True
+        time.sleep(0.5)
 
 
 def _healthy(url: str) -> bool:
@@ -111,13 +157,35 @@ class Stack:
     """The processes one `rpa up`, `rpa demo` or standalone `rpa run` started."""
 
     settings: Settings
+    command: str = "rpa up"
     processes: list[tuple[str, subprocess.Popen[bytes]]] = field(default_factory=list)
     prefect_api_url: str | None = None
     sandbox_url: str | None = None
     started_prefect: bool = False
+    earlier_sandbox_urls: list[str] = field(default_factory=list)
+    lock: HomeLock | None = None
+    # How to start each part again (`restart`): the arguments it was started with.
+    _sandbox_args: tuple[Path | None, int] | None = None
+    _runner_target: str | None = None
+    _prefect_port: int | None = None
 
     def __enter__(self) -> Stack:
+        """Take this RPA_HOME's lock; stop what a killed earlier holder left running."""
         self.settings.home.mkdir(parents=True, exist_ok=True)
+        lock = HomeLock(self.settings.home, self.command)
+        try:
+            earlier = lock.acquire()
+        except HomeBusy as exc:
+            raise StackError(_busy_message(self.settings.home, exc.holder)) from None
+        self.lock = lock
+        if earlier is not None:
+            left = stop_leftovers(earlier)
+            stopped = f"; stopped what it left running: {', '.join(left)}" if left else ""
+            log.warning("took over from %s, which was killed%s", earlier.describe(), stopped)
+            sys.stderr.write(
+                f"Taking over RPA_HOME={self.settings.home} from {earlier.describe()}, "
+                f"which stopped without cleaning up{stopped}.\n"
+            )
         return self
 
     def __exit__(
@@ -135,14 +203,19 @@ class Stack:
 
     def start_prefect(self) -> str:
         """Use PREFECT_API_URL when set, else start a local server under RPA_HOME."""
-        configured = os.environ.get("PREFECT_API_URL")
+        # A restart of our own server: PREFECT_API_URL names it now (apply_env), not another.
+        configured = None if self.started_prefect else os.environ.get("PREFECT_API_URL")
         if configured:
             if not _healthy(f"{configured}/health"):
                 raise StackError(f"PREFECT_API_URL={configured} does not answer; start that server")
             self.prefect_api_url = configured
             return configured
         cfg = self.settings.prefect
-        port = cfg.port if port_is_free(cfg.host, cfg.port) else free_port(cfg.host)
+        if self._prefect_port is not None:  # a restart: the same address
+            port = self._prefect_port
+        else:
+            port = cfg.port if port_is_free(cfg.host, cfg.port) else free_port(cfg.host)
+        self._prefect_port = port
         url = f"http://{cfg.host}:{port}/api"
         self.settings.prefect_home.mkdir(parents=True, exist_ok=True)
         self._spawn(
@@ -150,6 +223,7 @@ class Stack:
             [
                 sys.executable,
                 "-m",
+                "cli.lifeline",
                 "prefect",
                 "server",
                 "start",
@@ -183,10 +257,12 @@ class Stack:
         command += ["--state", str(state)]
         if seed is not None:
             command += ["--seed", str(seed.resolve())]
+        self._sandbox_args = (seed, port)
         self._spawn("sandbox", command, {"RPA_HOME": str(self.settings.home.resolve())})
         url = f"http://{cfg.host}:{port}"
         self._wait_healthy("sandbox", f"{url}/api/health", 30.0)
         self.sandbox_url = url
+        self.earlier_sandbox_urls = _remember_sandbox(self.settings.home, url)
         return url
 
     def start_runner(self, target_url: str | None) -> None:
@@ -196,7 +272,9 @@ class Stack:
         env = prefect_env(self.settings, self.prefect_api_url)
         if target_url:
             env["RPA_TARGET__URL"] = target_url
-        self._spawn("runner", [sys.executable, "-m", "flows.serve"], env)
+        self._runner_target = target_url
+        # GROUP_SIGNAL, not SIGKILL, at our death: the runner stops its flow runs first.
+        self._spawn("runner", [sys.executable, "-m", "cli.runner"], env, GROUP_SIGNAL)
         self._wait_for_deployment(60.0)
 
     def start_slack(self) -> None:
@@ -235,14 +313,60 @@ class Stack:
         """What this stack serves."""
         if self.prefect_api_url is None:
             raise StackError("the stack has no Prefect server")
-        return StackInfo(os.getpid(), self.prefect_api_url, self.sandbox_url, self.started_prefect)
+        return StackInfo(
+            os.getpid(),
+            self.prefect_api_url,
+            self.sandbox_url,
+            self.started_prefect,
+            children=self.children(),
+            earlier_sandbox_urls=self.earlier_sandbox_urls,
+        )
+
+    def children(self) -> dict[str, int]:
+        """The pid of every part this stack started, by name."""
+        return {name: process.pid for name, process in self.processes}
 
     def publish(self) -> None:
         """Write stack.json so `rpa run` with the same RPA_HOME finds this stack."""
         (self.settings.home / STACK_FILE).write_text(json.dumps(asdict(self.info())))
+        self.set_state("running")
+
+    def set_state(self, state: str) -> None:
+        """Tell other commands (through the lock file) what this stack does now."""
+        if self.lock is not None:
+            self.lock.update(state=state, children=self.children())
+
+    def dead(self) -> list[tuple[str, int]]:
+        """The parts that exited, with their exit codes (a signal as a negative code)."""
+        return [(n, p.returncode) for n, p in self.processes if p.poll() is not None]
+
+    def restart(self, name: str) -> None:
+        """Start a part that exited again, with the arguments it was started with."""
+        self.forget(name)
+        if name == "sandbox" and self._sandbox_args is not None:
+            seed, port = self._sandbox_args
+            if not port_is_free(self.settings.sandbox.host, port):
+                raise StackError(f"the sandbox cannot start again: port {port} is taken")
+            self.start_sandbox(seed, port)
+        elif name == "prefect-server":
+            self.start_prefect()
+        elif name == "runner":
+            self.start_runner(self._runner_target)
+        elif name == "slack":
+            self.start_slack()
+        else:
+            raise StackError(f"{name} cannot be restarted")
+        self.set_state("running")
+
+    def forget(self, name: str) -> None:
+        """Stop a part (and the processes of its group) and forget it."""
+        for entry in [e for e in self.processes if e[0] == name]:
+            _terminate(*entry)
+            self.processes.remove(entry)
 
     def stop(self) -> None:
-        """Stop every started process, newest first, and forget the stack file."""
+        """Stop every started process, newest first, forget the stack file, let go of the lock."""
+        self.set_state("stopping")
         stack_file = self.settings.home / STACK_FILE
         with contextlib.suppress(OSError, ValueError, TypeError):
             if json.loads(stack_file.read_text()).get("pid") == os.getpid():
@@ -250,20 +374,28 @@ class Stack:
         for name, process in reversed(self.processes):
             _terminate(name, process)
         self.processes.clear()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
 
-    def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> None:
+    def _spawn(
+        self, name: str, command: list[str], env: dict[str, str], death: int = signal.SIGKILL
+    ) -> None:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         log_file = (self.logs_dir / f"{name}.log").open("ab")
         process = subprocess.Popen(
             command,
-            env=os.environ | env,
+            env=os.environ | env | child_env(),
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # our Ctrl-C is handled by us, then passed on in order
+            preexec_fn=die_with_parent(death),  # only prctl: see cli/lifeline.py
         )
         log_file.close()
         self.processes.append((name, process))
+        if self.lock is not None:
+            self.lock.update(children=self.children())
 
     def _wait_healthy(self, name: str, url: str, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -296,8 +428,31 @@ class Stack:
         raise StackError(f"the deployment runner did not register within {timeout_s:.0f} s")
 
 
+def _busy_message(home: Path, owner: Holder) -> str:
+    if owner.serves_stack:
+        advice = f"stop it (Ctrl-C, or `kill {owner.pid}`) or use another RPA_HOME"
+    else:
+        advice = "wait for its batch to finish, or use another RPA_HOME"
+    return f"{owner.describe()} already runs with RPA_HOME={home}: {advice}"
+
+
+def _remember_sandbox(home: Path, url: str) -> list[str]:
+    """Record the sandbox URL this home serves; return the ones served before."""
+    path = home / SANDBOX_URLS_FILE
+    try:
+        known = [str(u) for u in json.loads(path.read_text())]
+    except (OSError, ValueError, TypeError):
+        known = []
+    earlier = [u for u in known if u != url]
+    path.write_text(json.dumps([*earlier, url]))
+    return earlier
+
+
 def _terminate(name: str, process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
+        # Gone: what it started in its process group (a runner's flow runs) goes too.
+        with contextlib.suppress(OSError):
+            os.killpg(process.pid, signal.SIGKILL)
         return
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)

@@ -79,6 +79,19 @@ class PrefectSettings(BaseModel):
     start_timeout_s: float = Field(
         default=90.0, gt=0, description="How long to wait for a local server to become healthy."
     )
+    stack_wait_s: float = Field(
+        default=180.0,
+        ge=0,
+        description="How long `rpa run` and `rpa checkpoints` wait for an `rpa up` of the same "
+        "RPA_HOME that is still starting, before they give up and say what to do.",
+    )
+    pickup_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long `rpa run` waits for the runner to start its batch (the run "
+        "Scheduled or Pending). Then the batch is cancelled, so it never runs unseen later, "
+        "and `rpa run` says what to check.",
+    )
 
 
 class CheckpointSettings(BaseModel):
@@ -104,6 +117,14 @@ class CheckpointSettings(BaseModel):
         ge=0,
         description="How long `decide` waits for a waiting run to reach its pause before "
         "leaving the resume to `rpa up`.",
+    )
+    run_timeout_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="A checkpoint run Running or Pending for longer than this is taken as "
+        "dead (its runner is gone): `rpa up` marks it Crashed and starts a new run, which "
+        "carries out the stored decision (reading the case system first, so never twice). "
+        "Longer than the slowest carry-out, retries included.",
     )
 
 
