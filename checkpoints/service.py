@@ -18,6 +18,16 @@ from checkpoints.store.repository import AlreadyDecided, CheckpointStore
 
 log = logging.getLogger(__name__)
 
+# Who decides, confirms, rejects or retries is stored in columns this wide
+# (checkpoints/store/models.py); PostgreSQL refuses a longer value, SQLite would keep it.
+MAX_NAME_CHARS = 200
+_ACTING = {
+    "decision": "deciding",
+    "confirmation": "confirming",
+    "rejection": "rejecting",
+    "retry": "asking for it",
+}
+
 
 class DecisionError(ValueError):
     """A decision that cannot be recorded as given (nothing was stored)."""
@@ -25,6 +35,20 @@ class DecisionError(ValueError):
     def __init__(self, message: str, problems: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or {}
+
+
+def _person(name: str, role: str) -> str:
+    """The name of the person acting, checked the same way for every channel."""
+    name = name.strip()
+    acting = _ACTING[role]
+    if not name:
+        raise DecisionError(f"a {role} needs the name of the person {acting} (--by)")
+    if len(name) > MAX_NAME_CHARS:
+        raise DecisionError(
+            f"the name of the person {acting} is {len(name)} characters long; at most "
+            f"{MAX_NAME_CHARS} are kept: give a shorter name (--by)"
+        )
+    return name
 
 
 @dataclass(frozen=True)
@@ -80,9 +104,7 @@ class DecisionService:
         comment: str = "",
     ) -> DecisionOutcome:
         """Record one decision on an open checkpoint, then resume its run."""
-        decided_by = decided_by.strip()
-        if not decided_by:
-            raise DecisionError("a decision needs the name of the person deciding (--by)")
+        decided_by = _person(decided_by, "decision")
         checkpoint = self.store.get(checkpoint_id)
         if checkpoint.status != "open":
             raise AlreadyDecided(checkpoint_id, checkpoint.decision, checkpoint.status)
@@ -134,9 +156,7 @@ class DecisionService:
 
     def confirm(self, checkpoint_id: str, *, confirmed_by: str, channel: str) -> DecisionOutcome:
         """A second person confirms a proposed edit (four eyes); then the run goes on."""
-        confirmed_by = confirmed_by.strip()
-        if not confirmed_by:
-            raise DecisionError("a confirmation needs the name of the person confirming (--by)")
+        confirmed_by = _person(confirmed_by, "confirmation")
         try:
             decision = four_eyes.confirm(
                 self.store, checkpoint_id=checkpoint_id, confirmed_by=confirmed_by, channel=channel
@@ -150,9 +170,7 @@ class DecisionService:
         self, checkpoint_id: str, *, rejected_by: str, channel: str, comment: str = ""
     ) -> Checkpoint:
         """A second person rejects a proposed edit; the checkpoint is open again."""
-        rejected_by = rejected_by.strip()
-        if not rejected_by:
-            raise DecisionError("a rejection needs the name of the person rejecting (--by)")
+        rejected_by = _person(rejected_by, "rejection")
         try:
             four_eyes.reject(
                 self.store,
@@ -167,9 +185,7 @@ class DecisionService:
 
     def retry(self, checkpoint_id: str, *, requested_by: str) -> DecisionOutcome:
         """Carry out a failed checkpoint's decision again."""
-        requested_by = requested_by.strip()
-        if not requested_by:
-            raise DecisionError("a retry needs the name of the person asking for it (--by)")
+        requested_by = _person(requested_by, "retry")
         checkpoint = self.store.get(checkpoint_id)
         if checkpoint.status != "failed" or checkpoint.decision is None:
             raise DecisionError(

@@ -11,11 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cli.common import fail, one_line_errors, settings_or_fail
-from cli.stack import apply_env, prefect_env, read_running_stack
+from cli.stack import StackInfo, apply_env, prefect_env, wait_for_stack
 from config.settings import Settings
 from domain.change_of_address import mask_cpr
+from domain.text import terminal_safe
 
 if TYPE_CHECKING:
+    from checkpoints.journal import JournalEntry
     from checkpoints.models import Checkpoint, DecisionKind
     from checkpoints.service import DecisionOutcome
     from checkpoints.store.repository import CheckpointStore
@@ -41,9 +43,25 @@ class StatusFilter(StrEnum):
 def _store(settings: Settings) -> CheckpointStore:
     from checkpoints.store.repository import CheckpointStore
 
+    _stack(settings)  # an `rpa up` that is starting may be migrating the store: wait for it
     return CheckpointStore.connect(
         settings.store_url, full_cpr=settings.checkpoints.journal_full_cpr
     )
+
+
+_running: list[StackInfo | None] = []
+
+
+def _stack(settings: Settings) -> StackInfo | None:
+    """The `rpa up` of this RPA_HOME, once it is ready (waited for once per command)."""
+    if not _running:
+        running, _ = wait_for_stack(
+            settings,
+            timeout_s=settings.prefect.stack_wait_s,
+            say=lambda message: typer.echo(message, err=True),
+        )
+        _running.append(running)
+    return _running[0]
 
 
 @db_app.command("upgrade")
@@ -89,6 +107,10 @@ def list_checkpoints(
                 c.decision.decided_by if c.decision else "",
             )
         )
+    # Names and ids come from outside (the case system, --by): one line each, no escapes.
+    rows = [
+        (terminal_safe(a), terminal_safe(b), c, d, e, terminal_safe(f)) for a, b, c, d, e, f in rows
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         typer.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
@@ -112,13 +134,13 @@ def show_checkpoint(
     slack = store.outbox("slack").summary(checkpoint_id)
     store.close()
     for line in describe(checkpoint, show_cpr=show_cpr, ui_url=_ui_url(settings)):
-        typer.echo(line)
+        typer.echo(terminal_safe(line))
     if slack:
         typer.echo(f"Slack: {slack}")
 
 
 def describe(checkpoint: Checkpoint, *, show_cpr: bool, ui_url: str | None) -> list[str]:
-    """The lines `rpa checkpoints show` prints."""
+    """The lines `rpa checkpoints show` prints (pass each through `terminal_safe`)."""
     c = checkpoint
     cpr = (lambda number: number) if show_cpr else mask_cpr
     status = (
@@ -150,7 +172,7 @@ def describe(checkpoint: Checkpoint, *, show_cpr: bool, ui_url: str | None) -> l
     remarks = c.case.remarks.strip()
     if remarks:
         lines.append("  Remarks from the citizen:")
-        lines += [f"    | {_printable(line)}" for line in remarks.splitlines()]
+        lines += [f"    | {terminal_safe(line)}" for line in remarks.splitlines()]
     lines += ["", "Why a person must decide:"]
     lines += [f"  - {r.message} [{r.rule_id}]" for r in c.reasons]
     lines += ["", f"The robot's proposal: {c.proposal.summary}"]
@@ -245,9 +267,9 @@ def decide(
         store.close()
     if outcome.decision is None:
         typer.echo(
-            f"Edit proposed by {by.strip()} on checkpoint {checkpoint_id}; a second, different "
-            f"person confirms it: rpa checkpoints confirm {checkpoint_id} --by NAME "
-            "(or rejects it: rpa checkpoints reject ...)."
+            f"Edit proposed by {terminal_safe(by.strip())} on checkpoint {checkpoint_id}; a "
+            f"second, different person confirms it: rpa checkpoints confirm {checkpoint_id} "
+            "--by NAME (or rejects it: rpa checkpoints reject ...)."
         )
         return
     _report(outcome, f"Decision stored: {chosen[0]} by {outcome.decision.decided_by}")
@@ -285,7 +307,9 @@ def reject(
         )
     finally:
         store.close()
-    typer.echo(f"Edit rejected by {by.strip()}; checkpoint {checkpoint_id} is open again.")
+    typer.echo(
+        f"Edit rejected by {terminal_safe(by.strip())}; checkpoint {checkpoint_id} is open again."
+    )
 
 
 def _service(settings: Settings, store: CheckpointStore) -> Any:
@@ -317,7 +341,7 @@ def retry(
 
 def _report(outcome: DecisionOutcome, head: str) -> None:
     c = outcome.checkpoint
-    typer.echo(f"{head} on checkpoint {c.checkpoint_id} (case {c.case_id}).")
+    typer.echo(terminal_safe(f"{head} on checkpoint {c.checkpoint_id} (case {c.case_id})."))
     if outcome.resume.resumed:
         typer.echo(f"The robot goes on: {outcome.resume.detail}.")
     else:
@@ -325,17 +349,19 @@ def _report(outcome: DecisionOutcome, head: str) -> None:
 
 
 def _resumer(settings: Settings, store: CheckpointStore) -> Any:
-    running = read_running_stack(settings)
+    running = _stack(settings)
     if running is None:
         return None
     apply_env(prefect_env(settings, running.prefect_api_url))
-    from flows.resume import resumer
+    from flows.resume import live_target, resumer
 
-    return resumer(store, wait_s=settings.checkpoints.resume_wait_s)
+    # The stack's sandbox stands in for those of earlier stacks (see flows/resume.py).
+    live = live_target(running.sandbox_url, running.earlier_sandbox_urls)
+    return resumer(store, wait_s=settings.checkpoints.resume_wait_s, live=live)
 
 
 def _ui_url(settings: Settings) -> str | None:
-    running = read_running_stack(settings)
+    running = _stack(settings)
     return running.prefect_ui_url if running else None
 
 
@@ -362,7 +388,8 @@ def journal(
         chosen = locale or settings.locale
         if chosen not in ("da", "en"):
             fail("--locale is da or en")
-        for line in explain(case_id, store.journal(case_id), chosen):  # type: ignore[arg-type]
+        entries = [_shown(entry) for entry in store.journal(case_id)]
+        for line in explain(case_id, entries, chosen):  # type: ignore[arg-type]
             typer.echo(line)
     finally:
         store.close()
@@ -376,16 +403,30 @@ def _age(delta: Any) -> str:
     return f"{hours}h{minutes:02d}m" if hours < 48 else f"{hours // 24}d"
 
 
+def _shown(entry: JournalEntry) -> JournalEntry:
+    """A journal entry whose outside text (names, --by, comments) shows as one line each.
+
+    Sanitised before `explain` lays the entry out, so a newline in a name cannot pose as
+    a journal line of its own.
+    """
+
+    def safe(value: Any) -> Any:
+        if isinstance(value, str):
+            return terminal_safe(value)
+        if isinstance(value, list):
+            return [safe(v) for v in value]
+        if isinstance(value, dict):
+            return {k: safe(v) for k, v in value.items()}
+        return value
+
+    return entry.model_copy(update={"actor": safe(entry.actor), "data": safe(entry.data)})
+
+
 def _masked_raw(key: str, value: Any, show_cpr: bool) -> str:
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
     if show_cpr:
-        return _printable(text)
-    return _printable(re.sub(r"\b(\d{6})-?\d{4}\b", r"\1-XXXX", text))
-
-
-def _printable(text: str) -> str:
-    """Citizen text for a terminal: control characters shown, never obeyed."""
-    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+        return terminal_safe(text)
+    return terminal_safe(re.sub(r"\b(\d{6})-?\d{4}\b", r"\1-XXXX", text))
 
 
 def report(

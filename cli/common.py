@@ -9,6 +9,7 @@ from typing import NoReturn, ParamSpec, TypeVar
 import typer
 
 from config.settings import Settings, get_settings
+from domain.text import terminal_safe
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -16,7 +17,8 @@ R = TypeVar("R")
 
 def fail(message: str, code: int = 1) -> NoReturn:
     """Print a one-line error on stderr and exit non-zero."""
-    typer.echo(f"error: {message}", err=True)
+    # Messages may quote outside text (a name, a URL): one line, escape sequences shown.
+    typer.echo(f"error: {terminal_safe(message)}", err=True)
     raise typer.Exit(code)
 
 
@@ -57,6 +59,22 @@ def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
 def settings_or_fail() -> Settings:
     """The settings, or a one-line error naming what is wrong with them."""
     try:
-        return get_settings()
+        settings = get_settings()
     except ValueError as exc:
         fail(f"invalid settings: {exc}".replace("\n", " "))
+    _check_home(settings)
+    return settings
+
+
+def _check_home(settings: Settings) -> None:
+    """RPA_HOME must be a directory, or a path where one can be made."""
+    path = settings.home.absolute()
+    for place in (path, *path.parents):
+        if place.is_dir():
+            return
+        if place.exists():
+            what = "is a file" if place == path else f"is inside {place}, which is a file"
+            fail(
+                f"RPA_HOME={settings.home} {what}, not a directory: point RPA_HOME at a "
+                "directory (it is made when missing)"
+            )
