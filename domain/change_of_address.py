@@ -11,7 +11,14 @@ import hashlib
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from stdnum.dk import cpr as stdnum_cpr
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -214,13 +221,43 @@ class Registration(BaseModel):
 CaseResult = Literal["registered", "set_aside", "failed", "skipped"]
 
 
+class RegisteredMove(BaseModel):
+    """A registration as a batch reports it: its number and the mover's CPR masked.
+
+    Batch results are persisted by Prefect and shown in its UI, so they never carry a
+    full CPR number; the full one stays in the case system and the checkpoint store.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    registration_id: str
+    cpr_masked: Annotated[str, Field(pattern=r"^\d{6}-XXXX$")]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_registration(cls, value: Any) -> Any:
+        """Accept a `Registration` (or its dump) and keep only what may be shown."""
+        if isinstance(value, Registration):
+            value = value.model_dump()
+        if isinstance(value, dict) and "cpr" in value:
+            return {
+                "registration_id": value.get("registration_id"),
+                "cpr_masked": mask_cpr(str(value["cpr"])),
+            }
+        return value
+
+
 class CaseOutcome(BaseModel):
-    """What happened to one case in a batch."""
+    """What happened to one case in a batch (persisted and shown by Prefect: no full CPR)."""
 
     case_id: str
     result: CaseResult
     reasons: list[Reason] = Field(default_factory=list)
-    registrations: list[Registration] = Field(default_factory=list)
+    registrations: list[RegisteredMove] = Field(
+        default_factory=list,
+        description="The moves registered; a `Registration` given here is reduced to its "
+        "number and masked CPR.",
+    )
     error: str | None = None
     screenshot: str | None = None
     robot_seconds: float = 0.0
