@@ -48,12 +48,23 @@ class Target(BaseModel):
 def _logged_in(
     method: Callable[Concatenate[CaseSystemRobot, P], Coroutine[Any, Any, R]],
 ) -> Callable[Concatenate[CaseSystemRobot, P], Coroutine[Any, Any, R]]:
-    """Log in first when needed; forget the login when the system drops it."""
+    """Log in first when needed; when the system drops the login, log in and go again once.
+
+    An expired session is the system's housekeeping, not a failure: it must not use up
+    one of the case's attempts. Going again is safe because every step reads the
+    target's state before it writes. Lost twice in a row is a fault (retried by the flow).
+    """
 
     @functools.wraps(method)
     async def wrapper(robot: CaseSystemRobot, /, *args: P.args, **kwargs: P.kwargs) -> R:
         if not robot.logged_in:
             await robot.log_in()
+        try:
+            return await method(robot, *args, **kwargs)
+        except SessionLost:
+            robot.logged_in = False
+            log.info("The case system ended the robot's session; logging in again")
+        await robot.log_in()
         try:
             return await method(robot, *args, **kwargs)
         except SessionLost:

@@ -140,12 +140,24 @@ def test_refuses_to_register_with_a_clearance_for_other_data(
     assert state(sandbox_url)["registrations"] == []
 
 
-def test_a_lost_session_is_a_retryable_fault_and_the_next_call_logs_in(
+def test_a_lost_session_costs_no_attempt_the_robot_logs_in_and_goes_on(
     run: Runner, robot_for: RobotFor, sandbox_url: str
 ) -> None:
     robot = robot_for(sandbox_url)
     run(robot.read_case, seeds.ROUTINE[0])
     httpx.post(f"{sandbox_url}/api/test/expire-sessions").raise_for_status()
+    assert run(robot.read_case, seeds.ROUTINE[0]).case_id == seeds.ROUTINE[0]
+    assert robot.logged_in is True
+
+
+def test_a_session_lost_again_right_after_logging_in_is_a_retryable_fault(
+    run: Runner, robot_for: RobotFor, sandbox_url: str
+) -> None:
+    robot = robot_for(sandbox_url)
+    run(robot.read_case, seeds.ROUTINE[0])
+    # Every case page ends the session of the request that asks for it, twice.
+    fault = {"path_prefix": "/sager/", "kind": "expire_session", "times": 2, "method": "GET"}
+    httpx.post(f"{sandbox_url}/api/test/faults", json=fault).raise_for_status()
     with pytest.raises(SessionLost):
         run(robot.read_case, seeds.ROUTINE[0])
     assert robot.logged_in is False

@@ -17,7 +17,6 @@ from playwright.async_api import BrowserContext
 from pydantic import SecretStr
 
 from config.settings import BrowserSettings
-from robots.errors import SessionLost
 from robots.sandbox.actions import CaseSystemRobot, Target
 from robots.session import BrowserSession
 from sandbox import SandboxServer, parse_seed
@@ -99,10 +98,7 @@ def test_a_kept_trace_has_the_case_but_not_the_login_even_one_made_mid_case(
     run(traced.start_case, lane)
     run(robot.read_case, first)  # the lane's first login: inside the case's trace
     httpx.post(f"{sandbox_url}/api/test/expire-sessions").raise_for_status()
-    with pytest.raises(SessionLost):
-        run(robot.read_case, second)
-    assert not robot.logged_in
-    run(robot.read_case, second)  # logs in again, mid-case
+    run(robot.read_case, second)  # the session is gone: logs in again, mid-case
     assert robot.logged_in
 
     files = files_in(kept_trace(run, traced, lane, "FLY-traced"))
