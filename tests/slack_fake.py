@@ -1,8 +1,9 @@
 """A local fake of the Slack Web API: a threaded stdlib HTTP server that records every call.
 
 Point `WebClient(base_url=fake.api_url)` at it. It accepts JSON and form-encoded
-bodies like Slack, answers with realistic JSON, and can be told to fail the next
-calls of a method (5xx, or 429 with Retry-After).
+bodies and query strings like Slack, answers with realistic JSON, and can be told to
+fail the next calls of a method (5xx, 429 with Retry-After, or a dropped connection),
+after doing what was asked if wanted (a post that went through despite the error).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from checkpoints.channels.slack.blocks import EDIT_VIEW
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 CHANNEL = "C0CHECK"
+DROP = 0  # a "status" for fail_next: the connection is dropped without an answer
 
 
 @dataclass
@@ -74,7 +76,10 @@ class SlackFake:
         retry_after: int | None = None,
         after_effect: bool = False,
     ) -> None:
-        """Make the next `times` calls of `method` answer `status` (after doing it, if asked)."""
+        """Make the next `times` calls of `method` answer `status` (after doing it, if asked).
+
+        Status `DROP` answers nothing: the connection is closed once the request is read.
+        """
         with self._lock:
             self._failures[method] = _Failure(status, times, retry_after, after_effect)
 
@@ -103,9 +108,24 @@ class SlackFake:
             message = {k: args.get(k) for k in ("text", "blocks", "thread_ts") if k in args}
             return 200, {"ok": True, "channel": channel, "ts": ts, "message": message}, {}
         if method == "conversations.history":
+            # Like Slack: the channel's messages, newest first, thread replies left out.
             with self._lock:
-                found = [m for m in self.messages if m["channel"] == channel]
+                found = [
+                    m
+                    for m in self.messages
+                    if m["channel"] == channel and m.get("thread_ts") in (None, m["ts"])
+                ]
             return 200, {"ok": True, "messages": list(reversed(found)), "has_more": False}, {}
+        if method == "conversations.replies":
+            # A thread: its parent first, then the replies, oldest first.
+            ts = args.get("ts")
+            with self._lock:
+                found = [
+                    m
+                    for m in self.messages
+                    if m["channel"] == channel and (m["ts"] == ts or m.get("thread_ts") == ts)
+                ]
+            return 200, {"ok": True, "messages": found, "has_more": False}, {}
         if method == "chat.postEphemeral":
             return 200, {"ok": True, "message_ts": f"{1_700_000_000 + next(self._ts)}.000200"}, {}
         if method == "chat.getPermalink":
@@ -171,28 +191,39 @@ class SlackFake:
             {
                 "channel": args.get("channel"),
                 "ts": ts,
+                "thread_ts": args.get("thread_ts"),
                 "text": args.get("text"),
                 "metadata": metadata,
             }
         )
         return ts
 
+    def posts(self) -> list[dict[str, Any]]:
+        """Every message posted (thread replies too), oldest first."""
+        with self._lock:
+            return list(self.messages)
+
     def __enter__(self) -> SlackFake:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                method = self.path.rsplit("/", 1)[-1].split("?")[0]
+                path, _, query = self.path.partition("?")
+                method = path.rsplit("/", 1)[-1]
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
                 if "json" in (self.headers.get("Content-Type") or ""):
                     args = json.loads(raw or "{}")
                 else:
                     args = {k: v[0] for k, v in parse_qs(raw).items()}
+                args |= {k: v[0] for k, v in parse_qs(query).items()}
                 token = (self.headers.get("Authorization") or "").removeprefix("Bearer ") or None
                 status, body, headers = fake.answer(method, args)
                 with fake._lock:
                     fake.calls.append(Call(method, args, token, status))
+                if status == DROP:
+                    self.close_connection = True  # no answer at all
+                    return
                 payload = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")

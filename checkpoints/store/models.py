@@ -127,6 +127,9 @@ class ChatPostRow(Base):
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     ref: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Who is sending it now, and until when; a claimer that dies lets the lease run out.
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    claimed_until: Mapped[datetime | None]
 
 
 class EditProposalRow(Base):

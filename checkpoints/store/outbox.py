@@ -3,6 +3,14 @@
 Checkpoints are stored before they are posted; a post, an update or a reminder that
 fails (network, 5xx, rate limits after the client's own retries) stays here and is
 tried again later, so nothing a caseworker should see is lost.
+
+Exactly once: several senders drain the outbox at the same time (the loop, every click
+handler, a second replica of the Slack app). Each entry is claimed before it is sent,
+by a conditional UPDATE that only one sender can win (`claimed_until` unset or past),
+on SQLite as on PostgreSQL. The claim is a lease: a sender that dies mid-send leaves
+the entry to be claimed again once the lease runs out. Each claim counts as an
+attempt, so the next sender knows an earlier one may have gone through and looks
+before it sends again.
 """
 
 from __future__ import annotations
@@ -11,10 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from checkpoints.store.models import ChatPostRow
+from checkpoints.store.models import ChatPostRow, CheckpointRow
 
 # Kinds of outbox entry: the first post, the in-place update after a decision or an
 # outcome, and the nudges for a checkpoint nobody decides.
@@ -23,6 +31,9 @@ DECISION = "decision"
 OUTCOME = "outcome"
 REMINDER = "reminder"
 ESCALATION = "escalation"
+
+# Longer than one send can take (the client's 15 s timeout and its few retries).
+LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -33,7 +44,8 @@ class DuePost:
     checkpoint_id: str
     channel: str
     kind: str
-    attempts: int
+    attempts: int  # claims before this one: more than 0, an earlier send may have gone through
+    created_at: datetime
 
 
 def enqueue(session: Session, checkpoint_id: str, channel: str, kind: str) -> None:
@@ -81,21 +93,47 @@ class Outbox:
         self._sessions = sessions
         self.channel = channel
 
-    def due(self, now: datetime | None = None, limit: int = 50) -> list[DuePost]:
-        """Pending entries whose time has come, oldest first."""
+    def claim_due(
+        self,
+        owner: str,
+        now: datetime | None = None,
+        *,
+        limit: int = 50,
+        lease: timedelta = LEASE,
+    ) -> list[DuePost]:
+        """Claim pending entries whose time has come, oldest first: only `owner` sends them."""
         now = now or datetime.now(UTC)
-        with self._sessions() as session:
+        free = or_(ChatPostRow.claimed_until.is_(None), ChatPostRow.claimed_until < now)
+        due = (
+            ChatPostRow.channel == self.channel,
+            ChatPostRow.status == "pending",
+            ChatPostRow.next_attempt_at <= now,
+            free,
+        )
+        claimed = []
+        with self._sessions.begin() as session:
             rows = session.execute(
-                select(ChatPostRow)
-                .where(
-                    ChatPostRow.channel == self.channel,
-                    ChatPostRow.status == "pending",
-                    ChatPostRow.next_attempt_at <= now,
-                )
-                .order_by(ChatPostRow.id)
-                .limit(limit)
+                select(ChatPostRow).where(*due).order_by(ChatPostRow.id).limit(limit)
             ).scalars()
-            return [DuePost(r.id, r.checkpoint_id, r.channel, r.kind, r.attempts) for r in rows]
+            candidates = [
+                DuePost(r.id, r.checkpoint_id, r.channel, r.kind, r.attempts, r.created_at)
+                for r in rows
+            ]
+            for post in candidates:
+                # Another sender may have claimed it since the select: the WHERE decides.
+                won = session.execute(
+                    update(ChatPostRow)
+                    .where(ChatPostRow.id == post.id, *due)
+                    .values(
+                        claimed_by=owner,
+                        claimed_until=now + lease,
+                        attempts=ChatPostRow.attempts + 1,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                if won.rowcount == 1:
+                    claimed.append(post)
+        return claimed
 
     def posted(self, checkpoint_id: str) -> dict[str, Any] | None:
         """Where the checkpoint's message is (e.g. Slack channel and ts), once posted."""
@@ -125,29 +163,56 @@ class Outbox:
             )
 
     def add(self, checkpoint_id: str, kind: str) -> None:
-        """Queue an entry of its own (reminders, escalations)."""
+        """Queue an entry of its own."""
         with self._sessions.begin() as session:
             enqueue(session, checkpoint_id, self.channel, kind)
 
+    def add_once(self, checkpoint_id: str, kind: str) -> bool:
+        """Queue an entry unless one of this kind exists (reminders, escalations); True if queued.
+
+        Two senders may decide at once that a reminder is due: the checkpoint's row is
+        locked first (PostgreSQL; SQLite's writers queue anyway), so only one adds it.
+        """
+        with self._sessions.begin() as session:
+            session.execute(
+                select(CheckpointRow.id).where(CheckpointRow.id == checkpoint_id).with_for_update()
+            )
+            exists = session.execute(
+                select(ChatPostRow.id).where(
+                    ChatPostRow.checkpoint_id == checkpoint_id,
+                    ChatPostRow.channel == self.channel,
+                    ChatPostRow.kind == kind,
+                )
+            ).first()
+            if exists is not None:
+                return False
+            enqueue(session, checkpoint_id, self.channel, kind)
+            return True
+
     def sent(self, post_id: int, ref: dict[str, Any] | None = None) -> None:
-        """Mark an entry as sent, keeping where it went."""
+        """Mark an entry as sent, keeping where it went, and release its claim."""
         with self._sessions.begin() as session:
             row = session.get(ChatPostRow, post_id)
             if row is not None:
                 row.status, row.sent_at, row.ref = "sent", datetime.now(UTC), ref
-                row.attempts += 1
+                row.claimed_by = row.claimed_until = None
 
     def retry_later(self, post_id: int, error: str, *, count: bool = True) -> timedelta:
-        """Keep an entry for later, with backoff (2, 4, 8 ... s, at most 5 minutes)."""
+        """Release an entry for later, with backoff (2, 4, 8 ... s, at most 5 minutes).
+
+        `count=False`: nothing was sent (it waits for something else), so this claim
+        does not count as an attempt.
+        """
         with self._sessions.begin() as session:
             row = session.get(ChatPostRow, post_id)
             if row is None:
                 return timedelta(0)
-            if count:
-                row.attempts += 1
+            if not count:
+                row.attempts = max(0, row.attempts - 1)
             delay = timedelta(seconds=min(300, 2 ** max(1, row.attempts)))
             row.next_attempt_at = datetime.now(UTC) + delay
             row.last_error = error[:2000]
+            row.claimed_by = row.claimed_until = None
             return delay
 
     def summary(self, checkpoint_id: str) -> str | None:
