@@ -10,10 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from playwright.async_api import Error as PlaywrightError
 
 from checkpoints.clearance import route_case
 from config.rules import load_rules_config
-from robots.errors import HttpFault, SystemFault, error_code
+from robots.errors import HttpFault, SystemFault, UnexpectedPage, error_code
 from robots.sandbox.actions import CaseSystemRobot
 from sandbox import SandboxServer, parse_seed
 from tests import seeds
@@ -96,3 +97,59 @@ def test_remarks_are_read_character_for_character_and_always_fire(
     routing = route_case(case, config=load_rules_config())
     assert routing.clearance is None
     assert "remarks.present" in {r.rule_id for r in routing.reasons}
+
+
+def test_a_maintenance_page_answered_200_is_a_fault_naming_the_page(
+    run: Runner, robot_for: RobotFor, sandbox_url: str
+) -> None:
+    robot = robot_for(sandbox_url)
+    case = run(robot.read_case, seeds.ROUTINE[2])
+    inject(sandbox_url, path_prefix="/sager", method="GET", kind="maintenance", times=1)
+    with pytest.raises(UnexpectedPage, match="the inbox page shows neither") as raised:
+        run(robot.enrich, case)
+    assert error_code(raised.value) == "system.unexpected_page"
+    inject(sandbox_url, path_prefix="/sager/", method="GET", kind="maintenance", times=1)
+    with pytest.raises(UnexpectedPage, match="the case page has no case status"):
+        run(robot.read_case, seeds.ROUTINE[2])
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        ({"test_id": "remarks"}, "the case page has no remarks field"),
+        ({"test_id": "status"}, "the case page has no case status"),
+    ],
+)
+def test_a_changed_case_page_fails_fast_naming_page_and_locator(
+    run: Runner, robot_for: RobotFor, sandbox_url: str, fault: dict[str, str], message: str
+) -> None:
+    robot = robot_for(sandbox_url)
+    case_id = seeds.ROUTINE[2]
+    inject(sandbox_url, path_prefix=f"/sager/{case_id}", method="GET", kind="layout", **fault)
+    with pytest.raises(UnexpectedPage, match=message):
+        run(robot.read_case, case_id)
+
+
+def test_a_renamed_inbox_table_is_a_fault_not_an_empty_inbox(
+    run: Runner, robot_for: RobotFor, sandbox_url: str
+) -> None:
+    robot = robot_for(sandbox_url)
+    run(robot.log_in)
+    fault = {"kind": "layout", "aria_label": "Sager", "rename_to": "Sagsliste", "times": 1}
+    inject(sandbox_url, path_prefix="/sager", method="GET", **fault)
+    with pytest.raises(UnexpectedPage, match="inbox"):
+        run(robot.list_open_cases)
+
+
+def test_a_page_slower_than_the_timeout_is_a_timeout_fault(
+    run: Runner, robot_for: RobotFor, sandbox_url: str
+) -> None:
+    robot = robot_for(sandbox_url)
+    case = run(robot.read_case, seeds.ROUTINE[2])
+    inject(sandbox_url, path_prefix="/cpr", method="GET", delay_ms=20_000, times=1)
+    try:
+        with pytest.raises(PlaywrightError) as raised:
+            run(robot.enrich, case)
+    finally:
+        httpx.delete(f"{sandbox_url}/api/test/faults").raise_for_status()
+    assert error_code(raised.value) == "system.timeout"
