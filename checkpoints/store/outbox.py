@@ -174,8 +174,12 @@ class Outbox:
         locked first (PostgreSQL; SQLite's writers queue anyway), so only one adds it.
         """
         with self._sessions.begin() as session:
+            # FOR NO KEY UPDATE: add_once calls queue behind each other, while inserts that
+            # merely refer to the checkpoint (its other outbox entries) do not wait.
             session.execute(
-                select(CheckpointRow.id).where(CheckpointRow.id == checkpoint_id).with_for_update()
+                select(CheckpointRow.id)
+                .where(CheckpointRow.id == checkpoint_id)
+                .with_for_update(key_share=True)
             )
             exists = session.execute(
                 select(ChatPostRow.id).where(
