@@ -89,12 +89,13 @@ async def _run_batch(
         picked_up = False
         while True:
             if (why := watch.gone()) is not None:
-                raise RunFailed(
-                    f"batch run {flow_run.name} was left unfinished: {why}. Start `rpa up` "
-                    "again; it marks the batch crashed, then run the batch again (cases "
-                    "already done are not done twice)"
-                )
-            flow_run = await client.read_flow_run(flow_run.id)
+                raise _left_unfinished(flow_run, why)
+            try:
+                flow_run = await client.read_flow_run(flow_run.id)
+            except Exception as exc:  # the server is gone (after Prefect's own retries)
+                if (why := watch.gone()) is not None:
+                    raise _left_unfinished(flow_run, why) from exc
+                raise
             state = flow_run.state
             if state is not None and state.is_final():
                 break
@@ -113,6 +114,14 @@ async def _run_batch(
     if not isinstance(summary, BatchSummary):
         raise RunFailed(f"batch run {flow_run.name} returned no summary")
     return flow_run.id, summary
+
+
+def _left_unfinished(flow_run: FlowRun, why: str) -> RunFailed:
+    return RunFailed(
+        f"batch run {flow_run.name} was left unfinished: {why}. Start `rpa up` again (it "
+        "marks the batch crashed), then run the batch again (cases already done are not "
+        "done twice)"
+    )
 
 
 async def _cancel(client: PrefectClient, flow_run: FlowRun, waited_s: float) -> NoReturn:

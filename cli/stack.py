@@ -328,7 +328,10 @@ class Stack:
 
     def publish(self) -> None:
         """Write stack.json so `rpa run` with the same RPA_HOME finds this stack."""
-        (self.settings.home / STACK_FILE).write_text(json.dumps(asdict(self.info())))
+        path = self.settings.home / STACK_FILE
+        draft = path.with_suffix(".tmp")
+        draft.write_text(json.dumps(asdict(self.info())))
+        draft.replace(path)  # readers never see half a file
         self.set_state("running")
 
     def set_state(self, state: str) -> None:
