@@ -214,7 +214,7 @@ async def areconcile(
                 )
             elif checkpoint.status == "decided" and state.is_paused():
                 result = await aresume(store, checkpoint, wait_s=0, live=live)
-            elif runner_gone:
+            elif runner_gone and not state.is_paused():  # a paused run holds no process
                 why = f"was {state.name} in a runner that is gone"
                 result = await _replace(client, store, checkpoint, run, live, why)
             elif run_timeout_s is not None and _stuck(state, now, run_timeout_s):
