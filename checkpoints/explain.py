@@ -190,6 +190,15 @@ def _registering(data: dict[str, Any], actor: str, locale: Locale) -> str:
     )
 
 
+def _robot_failed(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    code = data.get("code", "?")
+    return _t(
+        locale,
+        f"Robotten kunne ikke gøre sagen færdig (fejl {code}); en person afgør den.",
+        f"The robot could not finish the case (error {code}); a person decides it.",
+    )
+
+
 def _closing(data: dict[str, Any], actor: str, locale: Locale) -> str:
     ids = ", ".join(str(r) for r in data.get("registrations", []))
     return _t(
@@ -278,6 +287,7 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], str, Locale], str]] = {
     "decision.recorded": _decision,
     "robot.registering": _registering,
     "robot.closing": _closing,
+    "robot.failed": _robot_failed,
     "robot.registered": _registered,
     "robot.closed": _closed,
     "checkpoint.failed": _failed,

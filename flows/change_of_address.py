@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
 from playwright.async_api import Error as PlaywrightError
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import (
     acreate_markdown_artifact,
     acreate_progress_artifact,
@@ -23,6 +24,7 @@ from prefect.client.schemas.objects import State, TaskRun
 
 from checkpoints.clearance import route_case
 from checkpoints.models import Checkpoint
+from checkpoints.store.claims import holder_name
 from checkpoints.store.db import StoreUnavailable
 from checkpoints.store.repository import UNFINISHED, CheckpointStore
 from config.rules import ChangeOfAddressRules, load_rules_config
@@ -57,6 +59,7 @@ class _Batch:
     settings: Settings
     store: CheckpointStore
     target_url: str
+    holder: str = field(default_factory=lambda: holder_name(str(runtime.flow_run.id)))
 
 
 # Tasks take ids, not pages: the browser lanes of the running batch are found here.
@@ -117,6 +120,11 @@ async def handle_case(case_id: str, lane: int) -> CaseOutcome:
     if case.status != "open":
         logger.info("Case %s is %s now; left alone", case_id, case.status)
         return CaseOutcome(case_id=case_id, result="skipped")
+    held = batch.store.active_for_case(case_id)
+    if held is not None:
+        # A person has this case (a run stopped before marking it in progress, or the
+        # case system failed then): the robot may not decide it; it finishes setting aside.
+        return await _keep_aside(robot, held, started)
     case = await robot.enrich(case)
     clearance = _cleared_before_a_crash(batch.store, case)
     if clearance is None:
@@ -222,6 +230,27 @@ async def _set_aside(
     )
 
 
+async def _keep_aside(
+    robot: CaseSystemRobot, checkpoint: Checkpoint, started: float
+) -> CaseOutcome:
+    """Finish setting aside a case that already has its checkpoint (idempotent steps)."""
+    batch = _BATCH.get()
+    await robot.mark_in_progress(checkpoint.case_id)
+    if checkpoint.flow_run_id is None:
+        await start_checkpoint_run(batch.store, checkpoint.checkpoint_id, batch.target_url)
+    get_run_logger().info(
+        "Case %s already waits for a person (checkpoint %s); marked in progress",
+        checkpoint.case_id,
+        checkpoint.checkpoint_id,
+    )
+    return CaseOutcome(
+        case_id=checkpoint.case_id,
+        result="set_aside",
+        reasons=checkpoint.reasons,
+        robot_seconds=time.monotonic() - started,
+    )
+
+
 def _open_checkpoint(case: CaseFile, reasons: list[Reason], screenshot: str | None) -> Checkpoint:
     batch = _BATCH.get()
     return batch.store.open_checkpoint(
@@ -305,6 +334,30 @@ async def _work_through(
 async def _run_case(
     case_id: str, index: int, pool: RobotPool[CaseSystemRobot], session: BrowserSession
 ) -> CaseOutcome:
+    """One case, claimed for this batch while it is worked (two batches never share one)."""
+    batch = _BATCH.get()
+    try:
+        holder = batch.store.claim(case_id, batch.holder)
+    except StoreUnavailable as exc:
+        get_run_logger().error("Case %s left open and untouched: %s", case_id, exc)
+        return CaseOutcome(
+            case_id=case_id, result="failed", error=f"store.unavailable: {exc}; left untouched"
+        )
+    if holder is not None:
+        get_run_logger().info(
+            "Case %s is worked by another batch (%s); left to it", case_id, holder
+        )
+        return CaseOutcome(case_id=case_id, result="skipped")
+    try:
+        return await _work_case(case_id, index, pool, session)
+    finally:
+        with contextlib.suppress(StoreUnavailable):
+            batch.store.release(case_id, batch.holder)
+
+
+async def _work_case(
+    case_id: str, index: int, pool: RobotPool[CaseSystemRobot], session: BrowserSession
+) -> CaseOutcome:
     lane = pool.lane(index)
     delays = _BATCH.get().settings.retry_delays_s
     handle = handle_case.with_options(retries=len(delays), retry_delay_seconds=delays)
@@ -347,6 +400,11 @@ async def _hand_over(
         "the case in the case system and decide it.",
     }[locale]
     reason = Reason(rule_id="system.failed", message=message, details={"code": code})
+    try:
+        # The journal says the robot stopped, whatever it had announced before.
+        batch.store.record(case_id, "robot.failed", {"code": code})
+    except StoreUnavailable as exc:
+        return f"left open, the store is unavailable ({exc}); the next run takes it"
     try:
         case = await robot.read_case(case_id)
     except Exception as exc:  # the system that just failed may still be failing

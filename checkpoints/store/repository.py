@@ -25,6 +25,7 @@ from checkpoints.models import (
     Proposal,
     case_summary,
 )
+from checkpoints.store import claims
 from checkpoints.store import outbox as chat
 from checkpoints.store.db import StoreUnavailable, make_engine, session_scope, upgrade
 from checkpoints.store.models import (
@@ -369,6 +370,16 @@ class CheckpointStore:
 
     # --- reading -------------------------------------------------------------------
 
+    def active_for_case(self, case_id: str) -> Checkpoint | None:
+        """The checkpoint that has the case now (a person decides, or the robot carries out)."""
+        with session_scope(self._sessions) as session:
+            checkpoint_id = session.execute(
+                select(CheckpointRow.id)
+                .where(CheckpointRow.case_id == case_id)
+                .where(CheckpointRow.status.in_(_ACTIVE))
+            ).scalar_one_or_none()
+        return None if checkpoint_id is None else self.get(checkpoint_id)
+
     def get(self, checkpoint_id: str) -> Checkpoint:
         """One checkpoint with its decision, if any."""
         with session_scope(self._sessions) as session:
@@ -415,6 +426,14 @@ class CheckpointStore:
                 ).scalars()
             }
             return [_to_model(row, decisions.get(row.id), pending.get(row.id)) for row in rows]
+
+    def claim(self, case_id: str, holder: str) -> str | None:
+        """Claim a case for one batch: None when claimed, else who holds it now."""
+        return self.tx(lambda session: claims.claim(session, case_id, holder))
+
+    def release(self, case_id: str, holder: str) -> None:
+        """Give a claimed case back."""
+        self.tx(lambda session: claims.release(session, case_id, holder))
 
     def unfinished(self, kinds: tuple[str, ...] = UNFINISHED) -> list[JournalEntry]:
         """The last journal entry of every case whose story stops at an announced action.

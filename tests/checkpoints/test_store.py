@@ -47,8 +47,8 @@ def open_for(store: CheckpointStore, case: CaseFile, rules: ChangeOfAddressRules
 
 def test_upgrade_is_idempotent_and_reports_the_revision(store_url: str) -> None:
     engine = make_engine(store_url)
-    assert upgrade(engine) == "0004"
-    assert upgrade(engine) == "0004"
+    assert upgrade(engine) == "0005"
+    assert upgrade(engine) == "0005"
     engine.dispose()
 
 
