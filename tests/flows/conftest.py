@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from cli.stack import Stack
-from config.settings import PrefectSettings, Settings
+from config.settings import PrefectSettings, Settings, get_settings
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +26,15 @@ def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             from prefect.logging.handlers import APILogHandler
 
             APILogHandler().flush()
+
+
+@pytest.fixture
+def rpa_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test's settings read afresh, with its own RPA_HOME."""
+    home = tmp_path / "rpa-home"
+    monkeypatch.setenv("RPA_HOME", str(home))
+    monkeypatch.setenv("RPA_BROWSER__TIMEOUT_MS", "10000")
+    monkeypatch.setenv("RPA_RETRY_DELAYS_S", "[0.2, 0.2]")
+    get_settings.cache_clear()
+    yield home
+    get_settings.cache_clear()

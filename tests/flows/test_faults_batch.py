@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ from sandbox import SandboxServer, parse_seed
 from sandbox.sample import generate_sample
 from tests.conftest import sandbox_settings
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("rpa_home")]
 N = 24
 FAULTS = [
     {"path_prefix": "/", "status": 500, "rate": 0.03, "seed": 1},
@@ -34,18 +33,6 @@ FAULTS = [
     {"path_prefix": "/cpr", "method": "GET", "kind": "maintenance", "rate": 0.02, "seed": 4},
     {"path_prefix": "/adresseregister", "method": "GET", "status": 403, "rate": 0.02, "seed": 5},
 ]
-
-
-@pytest.fixture(autouse=True)
-def rpa_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Each test's settings read afresh, with its own RPA_HOME."""
-    home = tmp_path / "rpa-home"
-    monkeypatch.setenv("RPA_HOME", str(home))
-    monkeypatch.setenv("RPA_BROWSER__TIMEOUT_MS", "10000")
-    monkeypatch.setenv("RPA_RETRY_DELAYS_S", "[0.2, 0.2]")
-    get_settings.cache_clear()
-    yield home
-    get_settings.cache_clear()
 
 
 def state(url: str) -> dict[str, Any]:

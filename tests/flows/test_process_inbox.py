@@ -19,17 +19,7 @@ from sandbox import SandboxServer, parse_seed
 from tests import seeds
 from tests.conftest import sandbox_settings
 
-
-@pytest.fixture(autouse=True)
-def rpa_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Each test's settings read afresh, with its own RPA_HOME."""
-    home = tmp_path / "rpa-home"
-    monkeypatch.setenv("RPA_HOME", str(home))
-    monkeypatch.setenv("RPA_BROWSER__TIMEOUT_MS", "10000")
-    monkeypatch.setenv("RPA_RETRY_DELAYS_S", "[0.2, 0.2]")
-    get_settings.cache_clear()
-    yield home
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("rpa_home")
 
 
 @pytest.fixture
