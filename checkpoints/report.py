@@ -66,6 +66,11 @@ class Report(BaseModel):
     waiting_for_a_person: Durations
     robot_after_decision: Durations
     rules: list[RuleFeedback]
+    errors: dict[str, int] = Field(
+        default_factory=dict,
+        description="Why the robot stopped and handed a case to a person, by error code "
+        "(business.* the data, system.* the case system or the browser).",
+    )
 
 
 def build_report(store: CheckpointStore, now: datetime | None = None) -> Report:
@@ -96,7 +101,25 @@ def build_report(store: CheckpointStore, now: datetime | None = None) -> Report:
             ]
         ),
         rules=_rules(checkpoints),
+        errors=_errors(store, checkpoints),
     )
+
+
+def _errors(store: CheckpointStore, checkpoints: list[Checkpoint]) -> dict[str, int]:
+    """Each stop of the robot once: a batch gave up, a carry-out failed, the data refused."""
+    counted: Counter[str] = Counter()
+    with store.engine.connect() as connection:
+        for (data,) in connection.execute(
+            select(JournalEntryRow.data).where(
+                JournalEntryRow.kind.in_(["robot.failed", "checkpoint.failed"])
+            )
+        ):
+            counted[str(data.get("code") or "unknown")] += 1
+    for checkpoint in checkpoints:
+        first = checkpoint.reasons[0] if checkpoint.reasons else None
+        if first is not None and first.rule_id == "robot.refused":
+            counted[first.details.get("code", "business.refused")] += 1
+    return dict(sorted(counted.items()))
 
 
 def _rules(checkpoints: list[Checkpoint]) -> list[RuleFeedback]:
@@ -141,6 +164,8 @@ def report_lines(report: Report) -> list[str]:
             f"  {rule.rule_id:24} {rule.fired:>5}  {d.get('approve', 0):>7} {d.get('edit', 0):>5} "
             f"{d.get('manual', 0):>6} {d.get('contact_citizen', 0):>7}"
         )
+    lines += ["", "Why the robot stopped and handed over (by error code):"]
+    lines += [f"  {code:32} {n:>5}" for code, n in report.errors.items()] or ["  none"]
     return lines
 
 

@@ -24,7 +24,7 @@ from config.settings import Settings, get_settings
 from domain.change_of_address import Reason
 from flows.carry_out import CarriedOut, carry_out
 from flows.common import open_store, proposal_for, target_for
-from robots.errors import BusinessError, SystemFault
+from robots.errors import BusinessError, SystemFault, error_code
 from robots.sandbox.actions import CaseSystemRobot, Target
 from robots.session import BrowserSession
 
@@ -186,7 +186,8 @@ def _back_to_a_person(
         "da": f"Robotten kunne ikke udføre afgørelsen: {exc}. En person skal afgøre sagen igen.",
         "en": f"The robot could not carry out the decision: {exc}. A person must decide again.",
     }[settings.locale]
-    reasons = [Reason(rule_id="robot.refused", message=message), *checkpoint.reasons]
+    refused = Reason(rule_id="robot.refused", message=message, details={"code": exc.code})
+    reasons = [refused, *checkpoint.reasons]
     new = store.open_checkpoint(
         case=checkpoint.case,
         reasons=reasons,
@@ -220,7 +221,7 @@ def _record_failure(
         checkpoint.checkpoint_id,
         status="failed",
         kind="checkpoint.failed",
-        data={"error": error},
+        data={"error": error, "code": error_code(exc)},
         error=error,
         screenshot=str(shot) if shot else None,
     )

@@ -18,7 +18,7 @@ from checkpoints.service import DecisionError, DecisionService
 from checkpoints.store.db import StoreUnavailable, make_engine, upgrade
 from checkpoints.store.repository import AlreadyDecided, CheckpointNotFound, CheckpointStore
 from config.rules import ChangeOfAddressRules
-from domain.change_of_address import CaseFile, ClearanceError, Notification
+from domain.change_of_address import CaseFile, ClearanceError, Notification, Reason
 from tests.checkpoints.conftest import ANNA, CaseFactory, Resumes
 
 PROPOSAL = Proposal(action="register_move", summary="Register the move.")
@@ -396,3 +396,33 @@ def test_the_report_counts_what_people_decided_per_rule_and_how_long_cases_waite
     text = "\n".join(report_lines(report))
     assert "handled by the robot alone: 1" in text
     assert "remarks.present" in text
+
+
+def test_the_report_counts_why_the_robot_handed_cases_over_by_error_code(
+    store: CheckpointStore, make_case: CaseFactory
+) -> None:
+    store.record("F-1", "robot.failed", {"code": "system.http_503"})
+    store.record("F-2", "robot.failed", {"code": "system.http_503"})
+    store.record("F-3", "robot.failed", {"code": "system.unexpected_page"})
+    refused = Reason(
+        rule_id="robot.refused", message="refused", details={"code": "business.conflict"}
+    )
+    store.open_checkpoint(
+        case=make_case(case_id="R-1"),
+        reasons=[refused],
+        proposal=PROPOSAL,
+        screenshot=None,
+        process="change-of-address",
+        deadline_hours=48,
+    )
+    store.record("F-4", "checkpoint.failed", {"error": "TimeoutError: x", "code": "system.timeout"})
+    report = build_report(store)
+    assert report.errors == {
+        "business.conflict": 1,
+        "system.http_503": 2,
+        "system.timeout": 1,
+        "system.unexpected_page": 1,
+    }
+    text = "\n".join(report_lines(report))
+    assert "system.http_503" in text
+    assert "Why the robot stopped" in text
