@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import seeds
 from tests.cli.processes import (
     alive,
     descendants,
@@ -204,3 +205,67 @@ def test_run_waits_for_a_starting_up_instead_of_starting_a_second_server(
         if up.poll() is None:
             up.send_signal(signal.SIGTERM)
             up.wait(60)
+
+
+def test_after_a_restart_on_another_port_decisions_go_to_the_live_sandbox(
+    tmp_path: Path, seed_file: Path
+) -> None:
+    env = rpa_env(tmp_path / "home")
+    log = tmp_path / "up.log"
+    up = start_up(env, seed_file, log)
+    orphan = None
+    try:
+        old_url = stack_file(env)["sandbox_url"]
+        assert rpa("run", "change-of-address", env=env, timeout=300).returncode == 0
+        listed = json.loads(rpa("checkpoints", "list", "--json", env=env).stdout)
+        by_case = {c["case_id"]: c["checkpoint_id"] for c in listed}
+        up.send_signal(signal.SIGTERM)
+        assert up.wait(60) == 0
+
+        # What a killed stack used to leave behind: its sandbox, still answering at the
+        # address the checkpoints were stored with.
+        copy = tmp_path / "orphan-state.jsonl"
+        copy.write_bytes((Path(env["RPA_HOME"]) / "sandbox-state.jsonl").read_bytes())
+        port = old_url.rsplit(":", 1)[1]
+        serve = ["sandbox", "serve", "--seed", str(seed_file), "--port", port]
+        orphan = subprocess.Popen(
+            [*RPA, *serve, "--state", str(copy)],
+            env=rpa_env(tmp_path / "orphan-home"),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(lambda: _answers(old_url), "the orphaned sandbox to answer", timeout=60)
+        before = state(old_url)
+
+        up = start_up(env, seed_file, log)  # its port is taken: the sandbox gets another
+        live_url = stack_file(env)["sandbox_url"]
+        assert live_url != old_url
+        assert old_url in stack_file(env)["earlier_sandbox_urls"]
+        decided = rpa(
+            "checkpoints", "decide", by_case[seeds.REMARKS], "--by", "Jens", "--approve", env=env
+        )
+        assert decided.returncode == 0, decided.stderr
+        wait_until(
+            lambda: _status(live_url, seeds.REMARKS) == "registered",
+            "the robot to register the case in the live sandbox",
+            timeout=180,
+        )
+        assert state(old_url) == before  # the orphan was never touched
+    finally:
+        if orphan is not None:
+            orphan.terminate()
+            orphan.wait(10)
+        if up.poll() is None:
+            up.send_signal(signal.SIGTERM)
+            up.wait(60)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/api/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _status(url: str, case_id: str) -> str:
+    return {n["case_id"]: n["status"] for n in state(url)["notifications"]}[case_id]
