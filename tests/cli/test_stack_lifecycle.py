@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cli.stack import free_port
 from tests import seeds
 from tests.cli.processes import (
     alive,
@@ -269,3 +270,46 @@ def _answers(url: str) -> bool:
 
 def _status(url: str, case_id: str) -> str:
     return {n["case_id"]: n["status"] for n in state(url)["notifications"]}[case_id]
+
+
+def test_a_killed_standalone_run_leaves_no_batch_going_on(tmp_path: Path, seed_file: Path) -> None:
+    port = str(free_port())
+    url = f"http://127.0.0.1:{port}"
+    sandbox = subprocess.Popen(
+        [*RPA, "sandbox", "serve", "--seed", str(seed_file), "--port", port],
+        env=rpa_env(tmp_path / "sandbox-home", RPA_SANDBOX__TEST_HOOKS="true"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    run = None
+    try:
+        wait_until(lambda: _answers(url), "the sandbox to answer", timeout=60)
+        fault = {"path_prefix": "/", "delay_ms": 1500, "times": 100_000}
+        httpx.post(f"{url}/api/test/faults", json=fault, timeout=10).raise_for_status()
+        env = rpa_env(tmp_path / "home", RPA_BROWSER__TIMEOUT_MS="120000")
+        run = subprocess.Popen(
+            [*RPA, "run", "change-of-address", "--target", url],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        started = run
+
+        def at_work() -> dict[int, str]:
+            tree = descendants(started.pid)
+            busy = any("prefect.engine" in c for c in tree.values())
+            return tree if busy and any("chrom" in c for c in tree.values()) else {}
+
+        tree = wait_until(at_work, "the run's batch and browser at work", timeout=180)
+        run.kill()
+        run.wait(10)
+        wait_until(
+            lambda: not [pid for pid in tree if alive(pid)],
+            f"every process of the killed rpa run to stop: {tree}",
+            timeout=30,
+        )
+    finally:
+        if run is not None and run.poll() is None:
+            run.kill()
+        sandbox.terminate()
+        sandbox.wait(10)
