@@ -15,44 +15,36 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-import httpx
-
-from cli.home_lock import Holder, HomeBusy, HomeLock, holder, stop_leftovers
+from cli.home_lock import Holder, HomeBusy, HomeLock, stop_leftovers
 from cli.lifeline import GROUP_SIGNAL, child_env, die_with_parent
+from cli.running import (
+    STACK_FILE,
+    StackError,
+    StackInfo,
+    healthy,
+    read_running_stack,
+    wait_for_stack,
+)
 from config.settings import Settings
+
+__all__ = [
+    "Stack",
+    "StackError",
+    "StackInfo",
+    "apply_env",
+    "free_port",
+    "prefect_env",
+    "read_running_stack",
+    "wait_for_stack",
+]
 
 log = logging.getLogger(__name__)
 
-STACK_FILE = "stack.json"
 SANDBOX_URLS_FILE = "sandbox-urls.json"
-
-
-class StackError(RuntimeError):
-    """A part of the stack did not start."""
-
-
-@dataclass
-class StackInfo:
-    """What a running `rpa up` serves; written to RPA_HOME/stack.json for `rpa run`."""
-
-    pid: int
-    prefect_api_url: str
-    sandbox_url: str | None = None
-    started_prefect: bool = True
-    children: dict[str, int] = field(default_factory=dict)
-    # Sandboxes earlier `rpa up`s of this RPA_HOME served: the same case system (its
-    # changes are kept under RPA_HOME), so the live sandbox stands in for them.
-    earlier_sandbox_urls: list[str] = field(default_factory=list)
-
-    @property
-    def prefect_ui_url(self) -> str:
-        """The Prefect UI, next to its API."""
-        return self.prefect_api_url.removesuffix("/api")
 
 
 def prefect_env(settings: Settings, api_url: str | None = None) -> dict[str, str]:
@@ -98,58 +90,6 @@ def port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def read_running_stack(settings: Settings) -> StackInfo | None:
-    """The `rpa up` of this RPA_HOME, if one is running and healthy."""
-    path = settings.home / STACK_FILE
-    try:
-        info = StackInfo(**json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError):
-        return None
-    owner = holder(settings.home)
-    if owner is None or owner.pid != info.pid or owner.state != "running":
-        return None  # a stack file left by a killed `rpa up`, or one still starting
-    return info if _healthy(f"{info.prefect_api_url}/health") else None
-
-
-def wait_for_stack(
-    settings: Settings, *, timeout_s: float, say: Callable[[str], None]
-) -> tuple[StackInfo | None, Holder | None]:
-    """The running stack of this RPA_HOME, after waiting (bounded) for one that starts.
-
-    Returns (stack, None) when an `rpa up` runs, (None, None) when nothing holds the
-    home, (None, holder) when a standalone `rpa run` holds it. Raises StackError when
-    an `rpa up` is still starting after `timeout_s`.
-    """
-    deadline = time.monotonic() + timeout_s
-    told = False
-    while True:
-        owner = holder(settings.home)
-        if owner is None:
-            return None, None
-        if not owner.serves_stack:
-            return None, owner
-        running = read_running_stack(settings)
-        if running is not None:
-            return running, None
-        if time.monotonic() >= deadline:
-            raise StackError(
-                f"{owner.describe()} holds RPA_HOME={settings.home} but is not ready after "
-                f"{timeout_s:.0f} s: see {settings.home / 'logs'}, or stop it and start "
-                "`rpa up` again"
-            )
-        if not told:
-            say(f"Waiting for {owner.describe()} to be ready (up to {timeout_s:.0f} s)...")
-            told = True
-        time.sleep(0.5)
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2.0).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 @dataclass
@@ -206,7 +146,7 @@ class Stack:
         # A restart of our own server: PREFECT_API_URL names it now (apply_env), not another.
         configured = None if self.started_prefect else os.environ.get("PREFECT_API_URL")
         if configured:
-            if not _healthy(f"{configured}/health"):
+            if not healthy(f"{configured}/health"):
                 raise StackError(f"PREFECT_API_URL={configured} does not answer; start that server")
             self.prefect_api_url = configured
             return configured
@@ -234,7 +174,7 @@ class Stack:
             ],
             prefect_env(self.settings),
         )
-        self._wait_healthy("prefect-server", f"{url}/health", cfg.start_timeout_s)
+        self._waithealthy("prefect-server", f"{url}/health", cfg.start_timeout_s)
         self.prefect_api_url = url
         self.started_prefect = True
         return url
@@ -260,7 +200,7 @@ class Stack:
         self._sandbox_args = (seed, port)
         self._spawn("sandbox", command, {"RPA_HOME": str(self.settings.home.resolve())})
         url = f"http://{cfg.host}:{port}"
-        self._wait_healthy("sandbox", f"{url}/api/health", 30.0)
+        self._waithealthy("sandbox", f"{url}/api/health", 30.0)
         self.sandbox_url = url
         self.earlier_sandbox_urls = _remember_sandbox(self.settings.home, url)
         return url
@@ -400,7 +340,7 @@ class Stack:
         if self.lock is not None:
             self.lock.update(children=self.children())
 
-    def _wait_healthy(self, name: str, url: str, timeout_s: float) -> None:
+    def _waithealthy(self, name: str, url: str, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         process = dict(self.processes)[name]
         while time.monotonic() < deadline:
@@ -409,7 +349,7 @@ class Stack:
                     f"{name} exited with code {process.returncode} at start; see "
                     f"{self.logs_dir / (name + '.log')}"
                 )
-            if _healthy(url):
+            if healthy(url):
                 return
             time.sleep(0.3)
         raise StackError(f"{name} did not become healthy within {timeout_s:.0f} s at {url}")

@@ -118,7 +118,11 @@ def _revive(
             stack.forget(dependent)
         if name == "prefect-server":
             stack.restart("prefect-server")
-        recover(stack, settings, say)
+        try:
+            recover(stack, settings, say)
+        except Exception as exc:  # the server is busy: the checks every few seconds go on
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            say(f"could not settle what the dead runner left yet ({message})")
         stack.restart("runner")
         for dependent in dependents:
             stack.restart(dependent)
