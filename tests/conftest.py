@@ -173,3 +173,17 @@ def wait_until(check: Callable[[], Any], what: str, timeout: float = 120) -> Any
             return value
         time.sleep(0.5)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+# Hypothesis: 200 examples per property unless HYPOTHESIS_PROFILE says otherwise ("dev":
+# 25, for a quick look); browser round trips make examples slow, so no deadline.
+from hypothesis import HealthCheck  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+hypothesis_settings.register_profile(
+    "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.register_profile(
+    "dev", parent=hypothesis_settings.get_profile("ci"), max_examples=25
+)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
