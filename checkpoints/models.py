@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from checkpoints.edits import Change
 from domain.change_of_address import CaseFile, Reason, mask_cpr
+from domain.text import mask_cprs, strip_white
 
 CheckpointStatus = Literal["open", "proposed", "decided", "applied", "failed", "superseded"]
 DecisionKind = Literal["approve", "edit", "manual", "contact_citizen"]
@@ -106,17 +107,19 @@ class Checkpoint(BaseModel):
 def case_summary(case: CaseFile, *, full_cpr: bool = False) -> dict[str, Any]:
     """What was read, for the journal: CPR masked by default, remarks by length only."""
     show = (lambda cpr: cpr) if full_cpr else mask_cpr
+    # A citizen may write a CPR number anywhere (a name, a floor): free text is masked too.
+    text = (lambda value: value) if full_cpr else mask_cprs
     summary: dict[str, Any] = {"case_status": case.status}
     notification = case.notification
     if notification is not None:
         summary |= {
-            "movers": [{"cpr": show(m.cpr), "name": m.name} for m in notification.movers],
-            "old_address": notification.old_address.one_line(),
-            "new_address": notification.new_address.one_line(),
+            "movers": [{"cpr": show(m.cpr), "name": text(m.name)} for m in notification.movers],
+            "old_address": text(notification.old_address.one_line()),
+            "new_address": text(notification.new_address.one_line()),
             "move_date": notification.move_date.isoformat(),
             "received_at": notification.received_at.isoformat(),
-            "channel": notification.channel,
+            "channel": text(notification.channel),
         }
-    summary["remarks_chars"] = len(case.remarks.strip())
+    summary["remarks_chars"] = len(strip_white(case.remarks))
     summary["problems"] = [{"field": p.field, "message": p.message} for p in case.problems]
     return summary

@@ -8,12 +8,14 @@ imports neither.
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -27,6 +29,8 @@ CaseStatus = Literal["open", "in_progress", "registered", "manual", "awaiting_ci
 
 
 def _valid_cpr(value: str) -> str:
+    if not all(ch in "0123456789- " for ch in value):
+        raise ValueError("not a valid CPR number (only the digits 0-9 and a hyphen)")
     try:
         return str(stdnum_cpr.validate(value))
     except StdnumError as exc:
@@ -34,6 +38,28 @@ def _valid_cpr(value: str) -> str:
 
 
 Cpr = Annotated[str, AfterValidator(_valid_cpr)]
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})?"
+)
+
+
+def _iso(pattern: re.Pattern[str], what: str) -> Any:
+    """Text must be written as ISO 8601: pydantic alone reads `1795160000` as a timestamp."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and not pattern.fullmatch(value):
+            raise ValueError(f"not an ISO 8601 {what}")
+        if isinstance(value, int | float):
+            raise ValueError(f"not an ISO 8601 {what}")
+        return value
+
+    return BeforeValidator(check)
+
+
+IsoDate = Annotated[date, _iso(_ISO_DATE, "date")]
+IsoDateTime = Annotated[datetime, _iso(_ISO_DATETIME, "date and time")]
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
@@ -57,7 +83,7 @@ class Address(BaseModel):
     house_number: NonEmpty
     floor: str | None = None
     door: str | None = None
-    postcode: Annotated[str, Field(pattern=r"^\d{4}$")]
+    postcode: Annotated[str, Field(pattern=r"^[0-9]{4}$")]
     city: NonEmpty
 
     def key(self) -> tuple[str, str, str, str, str]:
@@ -91,13 +117,13 @@ class Notification(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=False, frozen=True)
 
     case_id: NonEmpty
-    received_at: datetime
+    received_at: IsoDateTime
     channel: str = ""
     reporter_cpr: Cpr
     movers: Annotated[list[Mover], Field(min_length=1)]
     old_address: Address
     new_address: Address
-    move_date: date
+    move_date: IsoDate
     remarks: str = ""
 
 

@@ -15,17 +15,31 @@ import unicodedata
 # control, format (zero-width, bidi, tags), private use, surrogates, unassigned,
 # and the line/paragraph separators that terminals and chat render as breaks.
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"})
-_CPR_LIKE = re.compile(r"(?<!\d)(\d{6})[ \-]?\d{4}(?!\d)")
+_CPR_LIKE = re.compile(r"(?<![0-9])([0-9]{6})[ \-]?[0-9]{4}(?![0-9])")
+# The Unicode White_Space property, exactly: str.isspace() also counts U+001C-U+001F,
+# control characters that a reader does not see and a rule must not ignore.
+WHITE_SPACE = frozenset(
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+_WHITE = "".join(sorted(WHITE_SPACE))
 
 
 def is_blank(text: str) -> bool:
     """True only when every character is Unicode white space (format and control count)."""
-    return all(ch.isspace() for ch in text)
+    return all(ch in WHITE_SPACE for ch in text)
+
+
+def strip_white(text: str) -> str:
+    """`text` without surrounding Unicode white space (control characters stay)."""
+    return text.strip(_WHITE)
 
 
 def written(text: str) -> str:
     """`text` without its Unicode white space: what a rule counts as written."""
-    return "".join(ch for ch in text if not ch.isspace())
+    return "".join(ch for ch in text if ch not in WHITE_SPACE)
 
 
 def is_hidden(ch: str) -> bool:

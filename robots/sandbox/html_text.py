@@ -22,6 +22,7 @@ class _ByTestId(HTMLParser):
         self.depth = 0
         self.found = 0
         self.parts: list[str] = []
+        self.texts: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if self.depth:
@@ -30,10 +31,15 @@ class _ByTestId(HTMLParser):
         elif ("data-testid", self.test_id) in attrs:
             self.found += 1
             self.depth = 0 if tag in _VOID else 1
+            if not self.depth:
+                self.texts.append("")
 
     def handle_endtag(self, tag: str) -> None:
         if self.depth and tag not in _VOID:
             self.depth -= 1
+            if not self.depth:
+                self.texts.append("".join(self.parts))
+                self.parts = []
 
     def handle_data(self, data: str) -> None:
         if self.depth:
@@ -45,9 +51,17 @@ def text_by_test_id(html: str, test_id: str) -> str | None:
 
     More than one such element is not a page the robot understands: ValueError.
     """
+    texts = texts_by_test_id(html, test_id)
+    if len(texts) > 1:
+        raise ValueError(f"{len(texts)} elements with data-testid={test_id!r}")
+    return texts[0] if texts else None
+
+
+def texts_by_test_id(html: str, test_id: str) -> list[str]:
+    """The exact text inside every element with this data-testid, in page order."""
     parser = _ByTestId(test_id)
     parser.feed(html)
     parser.close()
-    if parser.found > 1:
-        raise ValueError(f"{parser.found} elements with data-testid={test_id!r}")
-    return "".join(parser.parts) if parser.found else None
+    if parser.depth:  # an element left open at the end of the page
+        parser.texts.append("".join(parser.parts))
+    return parser.texts

@@ -10,8 +10,9 @@ from urllib.parse import urlencode
 from playwright.async_api import Locator, Page
 
 from domain.change_of_address import Address, Person, RegisterAddress, Registration, RelatedCase
+from domain.text import strip_white as _strip
 from robots.errors import BusinessError, LoginRefused, SystemFault, UnexpectedPage
-from robots.sandbox.html_text import text_by_test_id
+from robots.sandbox.html_text import text_by_test_id, texts_by_test_id
 from robots.sandbox.navigation import goto, require, require_one_of, submit
 
 # The statuses with which the case system refuses a form for a business reason (a
@@ -159,42 +160,48 @@ class CasePage:
         return (await _data_attribute(status, "status"))[0]
 
     async def read(self) -> dict[str, Any]:
-        """Every field of the notification as raw text, in the data contract's shape."""
-        field = self.page.get_by_test_id
+        """Every field of the notification as raw text, in the data contract's shape.
+
+        Read from the HTML as sent, not the DOM: the browser's parser drops NUL and folds
+        CR LF, and a field must reach the rules with every character the system holds
+        (`2026-11-15\\x00` is not a date). Remarks are kept exactly as written; other
+        fields lose their surrounding Unicode white space only.
+        """
+        await require(self.page.get_by_test_id("remarks"), page="case", what="remarks field")
         raw: dict[str, Any] = {
-            name: await _text(field(_testid(name)))
+            name: _strip(self._one(_testid(name)))
             for name in ("case_id", "received_at", "channel", "reporter_cpr", "move_date")
         }
-        raw["remarks"] = await self._remarks()
+        raw["remarks"] = self._one("remarks")
         for which in ("old_address", "new_address"):
-            raw[which] = await self._read_address(which)
-        cprs = await field("mover-cpr").all_text_contents()
-        names = await field("mover-name").all_text_contents()
+            raw[which] = self._read_address(which)
+        cprs, names = self._all("mover-cpr"), self._all("mover-name")
+        if len(cprs) != len(names):
+            raise UnexpectedPage("the case page's movers table has rows without a CPR or name")
         raw["movers"] = [
-            {"cpr": c.strip(), "name": n.strip()} for c, n in zip(cprs, names, strict=True)
+            {"cpr": _strip(c), "name": _strip(n)} for c, n in zip(cprs, names, strict=True)
         ]
         return raw
 
-    async def _remarks(self) -> str:
-        # Read from the HTML as sent, not the DOM: the browser drops NUL and folds CR LF,
-        # and every character a citizen wrote must reach the rules. Kept exactly as
-        # written: white space can matter to a reader.
-        await require(self.page.get_by_test_id("remarks"), page="case", what="remarks field")
+    def _one(self, test_id: str) -> str:
         try:
-            remarks = text_by_test_id(self.html, "remarks")
+            value = text_by_test_id(self.html, test_id)
         except ValueError as exc:
-            raise UnexpectedPage(f"the case page's remarks field is ambiguous: {exc}") from exc
-        if remarks is None:
-            raise UnexpectedPage("the case page as sent has no remarks field")
-        return remarks
+            raise UnexpectedPage(f"the case page's {test_id} field is ambiguous: {exc}") from exc
+        if value is None:
+            raise UnexpectedPage(f"the case page as sent has no {test_id} field")
+        return value
 
-    async def _read_address(self, which: str) -> dict[str, str | None] | None:
+    def _all(self, test_id: str) -> list[str]:
+        return texts_by_test_id(self.html, test_id)
+
+    def _read_address(self, which: str) -> dict[str, str | None] | None:
         prefix = _testid(which)
-        if await self.page.get_by_test_id(f"{prefix}-missing").count():
+        if self._all(f"{prefix}-missing"):
             return None
         address: dict[str, str | None] = {}
         for part in ADDRESS_PARTS:
-            value = await _text(self.page.get_by_test_id(f"{prefix}-{_testid(part)}"))
+            value = _strip(self._one(f"{prefix}-{_testid(part)}"))
             address[part] = (value or None) if part in _OPTIONAL_PARTS else value
         return address
 

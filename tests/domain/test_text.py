@@ -17,7 +17,17 @@ TAGS = "".join(chr(0xE0000 + ord(c)) for c in "hello")
 
 
 @pytest.mark.parametrize(
-    "text", ["\u200b\u200b\ufeff\u2060", TAGS, "\x00", "\u202e", "a", " x ", "\x1b[31m"]
+    "text",
+    [
+        "\u200b\u200b\ufeff\u2060",
+        TAGS,
+        "\x00",
+        "\u202e",
+        "a",
+        " x ",
+        "\x1b[31m",
+        "\x1c\x1d\x1e\x1f",
+    ],
 )
 def test_anything_but_white_space_is_written(text: str) -> None:
     assert not is_blank(text)

@@ -154,21 +154,7 @@ class Tolerance:
     journal_keeps_cprs_in_free_text: bool
 
 
-def _dom_loses(text: str) -> str:
-    """What the browser's HTML parser does to text: NUL dropped, CR LF and CR made LF."""
-    return text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
-
-
 STRICT = Tolerance(reading=CONTRACT, journal_keeps_cprs_in_free_text=False)
-KNOWN_BUGS = Tolerance(
-    reading=Reading(
-        space=WHITE_SPACE | set("\x1c\x1d\x1e\x1f"),
-        loses=_dom_loses,
-        postcode=r"\d{4}",  # any script's digits
-        timestamps_are_dates=True,
-    ),
-    journal_keeps_cprs_in_free_text=True,
-)
 
 
 class Observed:
@@ -244,13 +230,7 @@ def test_any_notification_is_read_as_text_routed_fail_closed_and_shown_inert(
     event("cleared for the robot" if seen.routing.clearance else "to a person")
     for rule_id in seen.reasons:
         event(f"reason {rule_id}")
-    _assert_all(generated, seen, active_on_a_case_page, KNOWN_BUGS)
-
-
-def _bug(changes: dict[str, Any], name: str, reason: str) -> Any:
-    return pytest.param(
-        changes, id=name, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
-    )
+    _assert_all(generated, seen, active_on_a_case_page, STRICT)
 
 
 @pytest.mark.parametrize(
@@ -258,39 +238,15 @@ def _bug(changes: dict[str, Any], name: str, reason: str) -> Any:
     [
         pytest.param({}, id="routine"),
         pytest.param({"remarks": "\u200b"}, id="zero-width-remark"),
-        _bug(
-            {"old_address.floor": "0101901234"},
-            "cpr-in-free-text-reaches-the-journal",
-            "BUG checkpoints/models.py case_summary: names, addresses and the channel go "
-            "into the journal unmasked, so a CPR number written in them is kept in full",
+        pytest.param(
+            {"old_address.floor": "0101901234"}, id="cpr-in-free-text-is-masked-in-the-journal"
         ),
-        _bug(
-            {"move_date": "2026-11-15\x00"},
-            "nul-in-a-field-is-dropped-and-validates",
-            "BUG robots/sandbox/pages.py CasePage.read: fields other than the remarks are "
-            "read from the DOM, whose HTML parser drops NUL (and turns CR into LF); "
-            "'2026-11-15\\x00' reads as a valid date and the case is cleared",
-        ),
-        _bug(
-            {"remarks": "\x1f"},
-            "unit-separator-remark-is-blank",
-            "BUG domain/text.py is_blank/written use str.isspace(), which counts "
-            "U+001C-U+001F (control characters, not Unicode White_Space) as white space: "
-            "the remark '\\x1f' fires no remarks.present and the case is cleared",
-        ),
-        _bug(
-            {"received_at": "1795160000"},
-            "digits-are-a-date",
-            "BUG domain/change_of_address.py Notification: pydantic's lax mode takes a "
-            "string of digits as a Unix timestamp, so received_at '1795160000' validates "
-            "and the case is cleared (and move_date '0' is 1970-01-01, not data.invalid)",
-        ),
-        _bug(
+        pytest.param({"move_date": "2026-11-15\x00"}, id="nul-in-a-date-is-invalid"),
+        pytest.param({"remarks": "\x1f"}, id="unit-separator-remark-fires"),
+        pytest.param({"received_at": "1795160000"}, id="digits-are-not-a-date"),
+        pytest.param(
             {"old_address.postcode": "\u0668\u0668\u0660\u0660"},
-            "arabic-indic-postcode-validates",
-            "BUG domain/change_of_address.py Address.postcode: the pattern ^\\d{4}$ runs "
-            "in pydantic-core's regex, where \\d is any Unicode digit, so the postcode "
-            "'\u0668\u0668\u0660\u0660' validates and the case is cleared",
+            id="arabic-indic-postcode-is-invalid",
         ),
     ],
 )
