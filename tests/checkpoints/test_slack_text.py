@@ -140,3 +140,12 @@ def test_a_decider_s_display_name_is_inert_in_the_updated_message(
     (update,) = fake.ok_calls("chat.update")
     decided = [s for s in sections(update.args) if "Godkendt af" in s]
     assert decided[0].startswith("*Godkendt af ＊Jens＊ ～H～ [U+202E]&lt;!here&gt; (UJENS), ")
+
+
+def test_a_cut_never_splits_an_escape_or_a_named_character() -> None:
+    from checkpoints.channels.slack.blocks import _cut
+
+    assert _cut("ab &lt; cd", 5) == "ab "
+    assert _cut("ab [U+202E] cd", 6) == "ab "
+    assert _cut("ab &lt; cd", 7) == "ab &lt;"
+    assert _cut("short", 100) == "short"

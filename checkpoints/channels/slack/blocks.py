@@ -151,8 +151,21 @@ def _section(text: str) -> Block:
     # own links are written out as <url|label>, which verbatim text still shows.
     return {
         "type": "section",
-        "text": {"type": "mrkdwn", "text": text[:SECTION_LIMIT], "verbatim": True},
+        "text": {"type": "mrkdwn", "text": _cut(text, SECTION_LIMIT), "verbatim": True},
     }
+
+
+def _cut(text: str, limit: int) -> str:
+    """At most `limit` characters, never ending inside an escape (`&lt;`) or a `[U+202E]`."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    amp, bracket = cut.rfind("&"), cut.rfind("[U+")
+    if amp > cut.rfind(";"):
+        cut = cut[:amp]
+    if bracket > cut.rfind("]"):
+        cut = cut[:bracket]
+    return cut
 
 
 def _field(name: str) -> str:
@@ -234,7 +247,7 @@ def _quoted_remarks(remarks: str, t: dict[str, str], *, full_cpr: bool) -> str:
     text = f"*{t['remarks']}:*\n{quoted}"
     if len(shown) < len(remarks) or len(text) > SECTION_LIMIT - 200:
         # Escaping can lengthen the text; cut again so the note always fits.
-        text = text[: SECTION_LIMIT - 200]
+        text = _cut(text, SECTION_LIMIT - 200)
         note = t["cut"].format(shown=len(shown), total=len(remarks))
         text = f"{text}\n{note}"
     return text
