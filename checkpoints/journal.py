@@ -129,6 +129,21 @@ def to_entry(row: JournalEntryRow) -> JournalEntry:
     )
 
 
+def last_entries_of_kinds(session: Session, kinds: tuple[str, ...]) -> list[JournalEntry]:
+    """The last entry of every journal that ends in one of these kinds."""
+    rows = session.execute(
+        select(JournalEntryRow)
+        .join(
+            JournalHeadRow,
+            (JournalHeadRow.case_id == JournalEntryRow.case_id)
+            & (JournalHeadRow.seq == JournalEntryRow.seq),
+        )
+        .where(JournalEntryRow.kind.in_(kinds))
+        .order_by(JournalEntryRow.case_id)
+    ).scalars()
+    return [to_entry(row) for row in rows]
+
+
 def entries(session: Session, case_id: str) -> list[JournalEntry]:
     """A case's journal in order."""
     rows = session.execute(

@@ -21,7 +21,6 @@ from checkpoints.models import (
     CheckpointStatus,
     Decision,
     DecisionKind,
-    EditProposal,
     Proposal,
     case_summary,
 )
@@ -32,9 +31,8 @@ from checkpoints.store.models import (
     CheckpointRow,
     DecisionRow,
     EditProposalRow,
-    JournalEntryRow,
-    JournalHeadRow,
 )
+from checkpoints.store.rows import to_checkpoint
 from domain.change_of_address import CaseFile, Reason
 
 T = TypeVar("T")
@@ -397,7 +395,7 @@ class CheckpointStore:
                     EditProposalRow.status == "pending",
                 )
             ).scalar_one_or_none()
-            return _to_model(row, decision, pending)
+            return to_checkpoint(row, decision, pending)
 
     def decision_for(self, checkpoint_id: str) -> Decision | None:
         """The stored decision of a checkpoint (None: nobody has decided)."""
@@ -425,7 +423,7 @@ class CheckpointStore:
                     )
                 ).scalars()
             }
-            return [_to_model(row, decisions.get(row.id), pending.get(row.id)) for row in rows]
+            return [to_checkpoint(row, decisions.get(row.id), pending.get(row.id)) for row in rows]
 
     def claim(self, case_id: str, holder: str) -> str | None:
         """Claim a case for one batch: None when claimed, else who holds it now."""
@@ -443,17 +441,7 @@ class CheckpointStore:
         far it got.
         """
         with session_scope(self._sessions) as session:
-            rows = session.execute(
-                select(JournalEntryRow)
-                .join(
-                    JournalHeadRow,
-                    (JournalHeadRow.case_id == JournalEntryRow.case_id)
-                    & (JournalHeadRow.seq == JournalEntryRow.seq),
-                )
-                .where(JournalEntryRow.kind.in_(kinds))
-                .order_by(JournalEntryRow.case_id)
-            ).scalars()
-            return [journal.to_entry(row) for row in rows]
+            return journal.last_entries_of_kinds(session, kinds)
 
     def journal(self, case_id: str) -> list[JournalEntry]:
         """A case's journal entries in order."""
@@ -468,53 +456,3 @@ class CheckpointStore:
 
 class _AlreadyDecidedSignal(Exception):
     """Raised inside the transaction so it rolls back; turned into AlreadyDecided outside."""
-
-
-def _to_model(
-    row: CheckpointRow, decision: DecisionRow | None, pending: EditProposalRow | None = None
-) -> Checkpoint:
-    return Checkpoint(
-        checkpoint_id=row.id,
-        case_id=row.case_id,
-        process=row.process,
-        case=CaseFile.model_validate(row.case_data),
-        reasons=[Reason.model_validate(r) for r in row.reasons],
-        proposal=Proposal.model_validate(row.proposal),
-        screenshot=row.screenshot,
-        status=row.status,
-        created_at=row.created_at,
-        deadline_at=row.deadline_at,
-        decided_at=row.decided_at,
-        applied_at=row.applied_at,
-        flow_run_id=row.flow_run_id,
-        outcome=row.outcome,
-        error=row.error,
-        error_screenshot=row.error_screenshot,
-        attempts=row.attempts,
-        supersedes=row.supersedes,
-        target_url=row.target_url,
-        decision=None
-        if decision is None
-        else Decision(
-            checkpoint_id=decision.checkpoint_id,
-            kind=decision.kind,
-            decided_by=decision.decided_by,
-            channel=decision.channel,
-            decided_at=decision.decided_at,
-            changes=[Change.model_validate(c) for c in decision.changes],
-            values=decision.values,
-            comment=decision.comment,
-            confirmed_by=decision.confirmed_by,
-        ),
-        pending_edit=None
-        if pending is None
-        else EditProposal(
-            checkpoint_id=pending.checkpoint_id,
-            proposed_by=pending.proposed_by,
-            channel=pending.channel,
-            proposed_at=pending.proposed_at,
-            changes=[Change.model_validate(c) for c in pending.changes],
-            values=pending.values,
-            comment=pending.comment,
-        ),
-    )
