@@ -14,7 +14,7 @@ from cli.common import fail, one_line_errors, settings_or_fail
 from cli.stack import StackInfo, apply_env, prefect_env, wait_for_stack
 from config.settings import Settings
 from domain.change_of_address import mask_cpr
-from domain.text import terminal_safe
+from domain.text import strip_white, terminal_safe
 
 if TYPE_CHECKING:
     from checkpoints.journal import JournalEntry
@@ -169,10 +169,12 @@ def describe(checkpoint: Checkpoint, *, show_cpr: bool, ui_url: str | None) -> l
                 lines.append(f"  {key}: {_masked_raw(key, value, show_cpr)}")
     for problem in c.case.problems:
         lines.append(f"  Not valid: {problem.field}: {problem.message}")
-    remarks = c.case.remarks.strip()
+    remarks = strip_white(c.case.remarks)
     if remarks:
+        # Lines split on LF only: splitlines() would also eat U+001C-U+001E and U+2028,
+        # which the caseworker must see named, like every hidden character.
         lines.append("  Remarks from the citizen:")
-        lines += [f"    | {terminal_safe(line)}" for line in remarks.splitlines()]
+        lines += [f"    | {terminal_safe(line)}" for line in remarks.split("\n")]
     lines += ["", "Why a person must decide:"]
     lines += [f"  - {r.message} [{r.rule_id}]" for r in c.reasons]
     lines += ["", f"The robot's proposal: {c.proposal.summary}"]
