@@ -187,7 +187,8 @@ def _back_to_a_person(
         "en": f"The robot could not carry out the decision: {exc}. A person must decide again.",
     }[settings.locale]
     refused = Reason(rule_id="robot.refused", message=message, details={"code": exc.code})
-    reasons = [refused, *checkpoint.reasons]
+    # The robot's latest reason first; an earlier refusal is replaced, not stacked.
+    reasons = [refused, *(r for r in checkpoint.reasons if r.rule_id != "robot.refused")]
     new = store.open_checkpoint(
         case=checkpoint.case,
         reasons=reasons,

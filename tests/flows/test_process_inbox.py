@@ -19,7 +19,7 @@ from sandbox import SandboxServer, parse_seed
 from tests import seeds
 from tests.conftest import sandbox_settings
 
-pytestmark = pytest.mark.usefixtures("rpa_home")
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("rpa_home")]
 
 
 @pytest.fixture
