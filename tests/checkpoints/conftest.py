@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from stdnum.dk import cpr as stdnum_cpr
 
 from checkpoints.models import Checkpoint
 from checkpoints.rules import route
 from checkpoints.service import ResumeResult
+from checkpoints.store.repository import CheckpointStore
 from config.rules import ChangeOfAddressRules, load_rules_config
+from config.settings import SlackSettings
 from domain.change_of_address import (
     CaseFile,
     Enrichment,
@@ -24,6 +27,7 @@ from domain.change_of_address import (
     validate_notification,
 )
 from tests.seeds import NEW, OLD  # the contract example's addresses
+from tests.slack_fake import CHANNEL, SECRET, SlackFake
 
 # Valid CPR numbers (python-stdnum checks the birth date, not a check digit).
 ANNA = "0101901234"  # born 1 January 1990
@@ -156,3 +160,31 @@ class Resumes:
     def __call__(self, checkpoint: Checkpoint) -> ResumeResult:
         self.calls.append(checkpoint.checkpoint_id)
         return ResumeResult(True, "resumed")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[CheckpointStore]:
+    """A migrated, empty store."""
+    store = CheckpointStore.connect(store_url)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def fake() -> Iterator[SlackFake]:
+    """The fake Slack Web API."""
+    with SlackFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def slack_settings(fake: SlackFake) -> SlackSettings:
+    """HTTP mode against the fake; deciders are the channel's members; escalations to C0BOSS."""
+    return SlackSettings(
+        bot_token=SecretStr("xoxb-test"),
+        signing_secret=SecretStr(SECRET),
+        mode="http",
+        channel=CHANNEL,
+        api_url=fake.api_url,
+        escalation_channel="C0BOSS",
+    )

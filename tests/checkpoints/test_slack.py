@@ -46,34 +46,6 @@ from tests.slack_fake import SECRET, SlackFake, click, signed_post, submission
 CHANNEL = "C0CHECK"
 
 
-@pytest.fixture
-def fake() -> Iterator[SlackFake]:
-    """The fake Slack Web API."""
-    with SlackFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def slack_settings(fake: SlackFake) -> SlackSettings:
-    """HTTP mode against the fake; deciders are the channel's members."""
-    return SlackSettings(
-        bot_token=SecretStr("xoxb-test"),
-        signing_secret=SecretStr(SECRET),
-        mode="http",
-        channel=CHANNEL,
-        api_url=fake.api_url,
-        escalation_channel="C0BOSS",
-    )
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[CheckpointStore]:
-    """A migrated, empty store."""
-    store = CheckpointStore.connect(store_url)
-    yield store
-    store.close()
-
-
 class Slack:
     """The running channel: Bolt app over HTTP, delivery, and the recording resumer."""
 

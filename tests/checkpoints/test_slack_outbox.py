@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from checkpoints.channels.slack.blocks import ACTION_APPROVE
 from checkpoints.channels.slack.delivery import SlackDelivery, make_client
@@ -22,29 +21,9 @@ from config.settings import SlackSettings
 from tests.checkpoints.conftest import CaseFactory
 from tests.checkpoints.test_slack import Slack, flagged, serving
 from tests.conftest import wait_until
-from tests.slack_fake import CHANNEL, DROP, SECRET, SlackFake, click, signed_post
+from tests.slack_fake import CHANNEL, DROP, SlackFake, click, signed_post
 
 BOSS = "C0BOSS"
-
-
-@pytest.fixture
-def fake() -> Iterator[SlackFake]:
-    """The fake Slack Web API."""
-    with SlackFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def slack_settings(fake: SlackFake) -> SlackSettings:
-    """HTTP mode against the fake, with an escalation channel."""
-    return SlackSettings(
-        bot_token=SecretStr("xoxb-test"),
-        signing_secret=SecretStr(SECRET),
-        mode="http",
-        channel=CHANNEL,
-        api_url=fake.api_url,
-        escalation_channel=BOSS,
-    )
 
 
 @pytest.fixture

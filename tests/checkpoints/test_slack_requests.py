@@ -11,7 +11,6 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from checkpoints.channels.slack.blocks import (
     ACTION_APPROVE,
@@ -26,8 +25,6 @@ from tests.checkpoints.conftest import CaseFactory
 from tests.checkpoints.test_slack import Slack, flagged, serving
 from tests.conftest import wait_until
 from tests.slack_fake import (
-    CHANNEL,
-    SECRET,
     SlackFake,
     click,
     signed_body,
@@ -36,33 +33,6 @@ from tests.slack_fake import (
 )
 
 UNKNOWN = "cp-does-not-exist"
-
-
-@pytest.fixture
-def fake() -> Iterator[SlackFake]:
-    """The fake Slack Web API."""
-    with SlackFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def slack_settings(fake: SlackFake) -> SlackSettings:
-    """HTTP mode against the fake."""
-    return SlackSettings(
-        bot_token=SecretStr("xoxb-test"),
-        signing_secret=SecretStr(SECRET),
-        mode="http",
-        channel=CHANNEL,
-        api_url=fake.api_url,
-    )
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[CheckpointStore]:
-    """A migrated, empty store."""
-    store = CheckpointStore.connect(store_url)
-    yield store
-    store.close()
 
 
 @pytest.fixture(params=[True, False], ids=["ack-after", "ack-first"])

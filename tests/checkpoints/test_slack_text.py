@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
-from pydantic import SecretStr
 
 from checkpoints.channels.slack.blocks import ACTION_APPROVE, checkpoint_message
 from checkpoints.channels.slack.delivery import SlackDelivery, make_client
@@ -17,7 +13,7 @@ from config.settings import SlackSettings
 from tests.checkpoints.conftest import ANNA, CaseFactory
 from tests.checkpoints.test_slack import flagged, serving
 from tests.seeds import NEW
-from tests.slack_fake import CHANNEL, SECRET, SlackFake, click, signed_post
+from tests.slack_fake import SlackFake, click, signed_post
 
 # Every kind of trouble a remark can hold, one per line.
 REMARKS = "\n".join(
@@ -47,33 +43,6 @@ SHOWN = "\n".join(
         "> &lt;!channel&gt; &amp; &lt;@U0BOSS&gt;",
     ]
 )
-
-
-@pytest.fixture
-def fake() -> Iterator[SlackFake]:
-    """The fake Slack Web API."""
-    with SlackFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def slack_settings(fake: SlackFake) -> SlackSettings:
-    """HTTP mode against the fake."""
-    return SlackSettings(
-        bot_token=SecretStr("xoxb-test"),
-        signing_secret=SecretStr(SECRET),
-        mode="http",
-        channel=CHANNEL,
-        api_url=fake.api_url,
-    )
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[CheckpointStore]:
-    """A migrated, empty store."""
-    store = CheckpointStore.connect(store_url)
-    yield store
-    store.close()
 
 
 def sections(args: dict[str, Any]) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from unittest.mock import patch
 
@@ -22,14 +21,6 @@ from domain.change_of_address import CaseFile, ClearanceError, Notification, Rea
 from tests.checkpoints.conftest import ANNA, CaseFactory, Resumes
 
 PROPOSAL = Proposal(action="register_move", summary="Register the move.")
-
-
-@pytest.fixture
-def store(store_url: str) -> Iterator[CheckpointStore]:
-    """A migrated, empty store."""
-    store = CheckpointStore.connect(store_url)
-    yield store
-    store.close()
 
 
 def open_for(store: CheckpointStore, case: CaseFile, rules: ChangeOfAddressRules) -> Checkpoint:
