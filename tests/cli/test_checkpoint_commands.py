@@ -6,8 +6,6 @@ import json
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +17,7 @@ from checkpoints.store.repository import CheckpointStore
 from domain.change_of_address import CaseFile, validate_notification
 from tests import seeds
 from tests.cli.test_commands import RPA, rpa, rpa_env, state
-from tests.conftest import database_params, postgres_schema_url, wait_until
-
-
-@pytest.fixture(params=database_params())
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty store URL: SQLite under the test's RPA_HOME, or a PostgreSQL schema."""
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            yield f"sqlite:///{tmp_path / 'home' / 'rpa.db'}"
-        else:
-            yield stack.enter_context(postgres_schema_url())
+from tests.conftest import wait_until
 
 
 def decided_case(case_id: str, **changes: Any) -> CaseFile:

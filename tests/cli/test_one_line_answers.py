@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
-from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,6 @@ from checkpoints.store.repository import CheckpointStore
 from tests import seeds
 from tests.cli.test_checkpoint_commands import decided_case
 from tests.cli.test_commands import rpa, rpa_env
-from tests.conftest import database_params, postgres_schema_url
 
 ESCAPES = "\x1b[2J\x1b]0;owned\x07"  # clear the screen, retitle the terminal
 
@@ -30,16 +27,6 @@ def one_line_error(result: subprocess.CompletedProcess[str], *expected: str) -> 
     for text in expected:
         assert text in lines[0], lines[0]
     return lines[0]
-
-
-@pytest.fixture(params=database_params())
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty store URL: SQLite under the test's RPA_HOME, or a PostgreSQL schema."""
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            yield f"sqlite:///{tmp_path / 'home' / 'rpa.db'}"
-        else:
-            yield stack.enter_context(postgres_schema_url())
 
 
 def test_a_seed_nested_too_deeply_is_one_line_not_a_recursion_error(tmp_path: Path) -> None:
