@@ -6,7 +6,6 @@ small checks, each next to the words a caseworker sees when it fires.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -14,7 +13,7 @@ from typing import Literal
 
 from config.rules import ChangeOfAddressRules
 from domain.change_of_address import CaseFile, Enrichment, Notification, mask_cpr
-from domain.text import written
+from domain.text import mask_cprs, written
 
 Locale = Literal["da", "en"]
 Needs = Literal["case", "notification", "registers"]
@@ -107,11 +106,6 @@ def registers_of(case: CaseFile) -> Enrichment:
     return case.enrichment
 
 
-def visible(text: str) -> str:
-    """`text` without its white space: anything else, invisible characters too, is written."""
-    return written(text)
-
-
 def digits(cpr: str) -> str:
     """A CPR number's digits, to compare numbers written with or without a hyphen."""
     return "".join(ch for ch in cpr if ch.isdigit())
@@ -127,14 +121,11 @@ def date_text(value: date) -> Text:
     return Text(da=value.strftime("%d.%m.%Y"), en=value.isoformat())
 
 
-_CPR_LIKE = re.compile(r"(?<!\d)(\d{6})[ \-]?\d{4}(?!\d)")
-
-
 def scrub(text: str, *, remarks: str, limit: int = 200) -> str:
     """Outside text made safe for a reason: remarks withheld, CPR numbers masked, one short line."""
     flat = " ".join(text.split())
     quoted = (" ".join(part.split()) for part in (remarks, *remarks.splitlines()))
-    if any(visible(part) and part in flat for part in quoted):
+    if any(written(part) and part in flat for part in quoted):
         return "(…)"
-    flat = _CPR_LIKE.sub(r"\1-XXXX", flat)
+    flat = mask_cprs(flat)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -14,7 +13,7 @@ from cli.common import fail, one_line_errors, settings_or_fail
 from cli.stack import StackInfo, apply_env, prefect_env, wait_for_stack
 from config.settings import Settings
 from domain.change_of_address import mask_cpr
-from domain.text import strip_white, terminal_safe
+from domain.text import mask_cprs, strip_white, terminal_safe
 
 if TYPE_CHECKING:
     from checkpoints.journal import JournalEntry
@@ -428,7 +427,7 @@ def _masked_raw(key: str, value: Any, show_cpr: bool) -> str:
     text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
     if show_cpr:
         return terminal_safe(text)
-    return terminal_safe(re.sub(r"\b(\d{6})-?\d{4}\b", r"\1-XXXX", text))
+    return terminal_safe(mask_cprs(text))
 
 
 def report(
