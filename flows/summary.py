@@ -39,7 +39,7 @@ class BatchSummary(BaseModel):
         return (
             f"{self.total} cases: {self.count('registered')} registered by the robot, "
             f"{self.count('set_aside')} set aside for a human, {self.count('failed')} failed "
-            f"(left open for a human), {self.count('skipped')} skipped "
+            f"(handed to a person), {self.count('skipped')} skipped "
             f"in {self.wall_seconds:.1f} s ({self.cases_per_second:.2f} cases/s)"
         )
 
