@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from config.settings import SandboxSettings
-from sandbox import routes_cases, routes_registers
+from sandbox import routes_cases, routes_parking, routes_registers
 from sandbox.faults import FaultRequest, Faults, apply_fault, faults_of
 from sandbox.persistence import StateLog
 from sandbox.records import ConflictError, InvalidInputError, NotFoundError, StoreError
@@ -54,6 +54,7 @@ def create_app(
     )
     app.include_router(routes_cases.router)
     app.include_router(routes_registers.router)
+    app.include_router(routes_parking.router)
     app.include_router(_api_router(settings))
     _add_error_handlers(app)
 
@@ -74,7 +75,7 @@ def _api_router(settings: SandboxSettings) -> APIRouter:
 
         @router.get("/state")
         def state(request: Request) -> dict[str, Any]:
-            """Every notification's status and every registration (the contract's JSON)."""
+            """Every notification's and application's status, registration and permit."""
             return store_of(request).state()
 
     if settings.test_hooks:
@@ -100,6 +101,14 @@ def _api_router(settings: SandboxSettings) -> APIRouter:
         def amend_case(request: Request, case_id: str, changes: dict[str, Any]) -> dict[str, str]:
             """Change fields of a notification, as a citizen's correction would."""
             store_of(request).amend(case_id, changes)
+            return {"status": "ok"}
+
+        @router.post("/test/permits/{case_id}/amend")
+        def amend_application(
+            request: Request, case_id: str, changes: dict[str, Any]
+        ) -> dict[str, str]:
+            """Change fields of a permit application, as a citizen's correction would."""
+            store_of(request).parking.amend(case_id, changes)
             return {"status": "ok"}
 
         @router.post("/test/expire-sessions")

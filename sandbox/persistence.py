@@ -1,8 +1,9 @@
 """The sandbox's changes on disk, so a restart continues where it stopped.
 
 A JSON-lines log under RPA_HOME: a header naming the seed, then one line per change
-(marked in progress, closed, registered, amended). A restart with the same seed
-replays it; a different seed starts a new log and keeps the old one beside it.
+(marked in progress, closed, registered, amended; for resident parking: marked in
+progress, rejected, sent to manual handling, permit issued, amended). A restart with
+the same seed replays it; a different seed starts a new log and keeps the old one beside it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sandbox.seed import Seed
+from sandbox.seed import PARKING_PARTS, Seed
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +26,7 @@ class StateLog:
     def __init__(self, path: Path, seed: Seed) -> None:
         self.path = path
         self._lock = threading.Lock()
-        digest = hashlib.sha256(seed.model_dump_json().encode()).hexdigest()
+        digest = seed_digest(seed)
         self.events: list[dict[str, Any]] = []
         lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
         if lines and _header(lines[0]) == digest:
@@ -48,6 +49,20 @@ class StateLog:
         line = json.dumps(event, ensure_ascii=False, default=str)
         with self._lock, self.path.open("a", encoding="utf-8") as file:
             file.write(line + "\n")
+
+
+def seed_digest(seed: Seed) -> str:
+    """The seed's fingerprint in a log's header.
+
+    The resident-parking parts are left out while they are empty (no zone, no vehicles,
+    applications or permits), so a seed written before they existed keeps the digest it
+    had, and a log kept by an earlier version is replayed rather than set aside.
+    """
+    exclude: dict[str, Any] = {part: True for part in PARKING_PARTS if not getattr(seed, part)}
+    zoneless = {i: {"parking_zone"} for i, a in enumerate(seed.addresses) if a.parking_zone is None}
+    if zoneless:
+        exclude["addresses"] = zoneless
+    return hashlib.sha256(seed.model_dump_json(exclude=exclude).encode()).hexdigest()
 
 
 def _header(line: str) -> str | None:

@@ -4,15 +4,29 @@ Shape errors are strict (unknown fields, wrong types, broken references), but
 notification *data* that is malformed on purpose loads as written: CPR numbers,
 dates and times are kept as raw strings, the movers list may be empty and the
 addresses may be missing, so the robot sees exactly what a citizen sent.
+
+Resident parking (docs/contracts/resident_parking.md) adds optional parts: a parking
+zone per address, the vehicle register, permit applications (raw, like notifications)
+and permits already issued. A seed without them loads exactly as before.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 UnitType = Literal["dwelling", "business", "summer_house", "institution"]
 CaseStatus = Literal["open", "in_progress", "registered", "manual", "awaiting_citizen"]
@@ -21,6 +35,27 @@ CLOSED_STATUSES: frozenset[str] = frozenset({"registered", "manual", "awaiting_c
 # Case ids appear in URLs (/sager/{case_id}), so they are kept to URL-safe characters.
 CaseId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")]
 Text = Annotated[str, Field(min_length=1)]
+PermitId = Annotated[str, Field(pattern=r"^BP-[0-9]{6}$")]
+PARKING_PARTS = ("vehicles", "permit_applications", "permits")
+_ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def normalize_plate(value: str) -> str:
+    """A number plate as the registers compare it: `ab 12 345` -> `AB12345`."""
+    return re.sub(r"\s+", "", value).upper()
+
+
+def _iso_date(value: Any) -> Any:
+    # Issued permits are the system's own records: a date is ISO text, nothing else
+    # (no timestamps, no datetimes), read from JSON as a string.
+    if isinstance(value, str):
+        if not _ISO_DATE.match(value):
+            raise ValueError(f"{value!r} is not a date (YYYY-MM-DD)")
+        return date.fromisoformat(value)
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 
 
 class _Strict(BaseModel):
@@ -39,6 +74,7 @@ class SeedAddress(_Strict):
     city: Text
     municipality_code: str = ""
     unit_type: UnitType
+    parking_zone: Text | None = None
 
 
 class SeedResident(_Strict):
@@ -92,12 +128,56 @@ class SeedNotification(_Strict):
         return self
 
 
+class SeedVehicle(_Strict):
+    """A vehicle in the vehicle register; the CPR numbers are raw text."""
+
+    plate: Text
+    make: str
+    model: str
+    total_weight_kg: Annotated[int, Field(ge=0)]
+    owner_cpr: str
+    user_cpr: str | None = None
+
+
+class SeedPermitApplication(_Strict):
+    """A resident parking permit application as received; every data field is raw text."""
+
+    case_id: CaseId
+    received_at: str
+    applicant_cpr: str
+    applicant_name: str
+    plate: str
+    zone: str
+    start_date: str
+    remarks: str = ""
+
+
+class SeedPermit(_Strict):
+    """A resident parking permit already issued (the system's own record)."""
+
+    permit_id: PermitId
+    plate: Text
+    zone: Text
+    valid_from: IsoDate
+    valid_to: IsoDate
+    case_id: CaseId | None = None
+
+    @model_validator(mode="after")
+    def _period_runs_forward(self) -> SeedPermit:
+        if self.valid_to < self.valid_from:
+            raise ValueError(f"valid_to {self.valid_to} is before valid_from {self.valid_from}")
+        return self
+
+
 class Seed(_Strict):
     """A whole seed file."""
 
     addresses: list[SeedAddress]
     residents: list[SeedResident]
     notifications: list[SeedNotification]
+    vehicles: list[SeedVehicle] = Field(default_factory=list)
+    permit_applications: list[SeedPermitApplication] = Field(default_factory=list)
+    permits: list[SeedPermit] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references_hold(self) -> Seed:
@@ -107,6 +187,16 @@ class Seed(_Strict):
         # A resident whose address_id is not among the addresses is allowed: the
         # contract's own example abbreviates it ("0a3f5081-..."), and a real
         # population register does hold people at addresses it cannot resolve.
+        _unique_plates(self.vehicles)
+        applications = _unique(self.permit_applications, "permit_applications", "case_id")
+        _unique(self.permits, "permits", "permit_id")
+        for index, permit in enumerate(self.permits):
+            # Seeded applications are open; one with a permit would be issued twice.
+            if permit.case_id in applications:
+                raise ValueError(
+                    f"permits[{index}].case_id: {permit.case_id!r} is an open application of "
+                    "this seed; seed applications without permits"
+                )
         return self
 
 
@@ -124,6 +214,19 @@ def _unique(items: list[Any], section: str, key: str) -> set[str]:
             )
         seen[value] = index
     return set(seen)
+
+
+def _unique_plates(vehicles: list[SeedVehicle]) -> None:
+    # The register is looked up ignoring spaces and case: two such plates would be one.
+    seen: dict[str, int] = {}
+    for index, vehicle in enumerate(vehicles):
+        key = normalize_plate(vehicle.plate)
+        if key in seen:
+            raise ValueError(
+                f"vehicles[{index}].plate: duplicate {vehicle.plate!r} "
+                f"(first at vehicles[{seen[key]}])"
+            )
+        seen[key] = index
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

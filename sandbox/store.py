@@ -1,5 +1,7 @@
 """The sandbox's state in memory: cases, the address and population registers, registrations.
 
+Resident parking (applications, vehicles, permits) lives in `Store.parking`.
+
 One lock guards everything; every function hands out copies or frozen values,
 so pages can render them while another request changes the store.
 """
@@ -16,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sandbox.parking import ParkingStore
 from sandbox.persistence import StateLog
 from sandbox.records import (
     STATUS_LABELS,
@@ -71,6 +74,9 @@ class Store:
         }
         self._registrations: dict[str, Registration] = {}
         self._log: StateLog | None = None
+        self.parking = ParkingStore(
+            seed, lock=self._lock, now=lambda: self._now(), record=self._record
+        )
 
     def persist_to(self, log: StateLog) -> None:
         """Replay the changes the log holds, then append every new change to it."""
@@ -92,6 +98,8 @@ class Store:
                 self.amend(event["case_id"], event["changes"])
             elif op == "register":
                 self.register_move(**event["args"])
+            elif op.startswith("permit_"):
+                self.parking.apply(event)
         finally:
             self._now = now
 
@@ -267,9 +275,9 @@ class Store:
     # State -----------------------------------------------------------------
 
     def state(self) -> dict[str, Any]:
-        """The contract's GET /api/state JSON, plus where every resident lives now."""
+        """The contracts' GET /api/state JSON, plus where every resident lives now."""
         with self._lock:
-            return {
+            change_of_address = {
                 "notifications": [
                     {
                         "case_id": c.case_id,
@@ -285,6 +293,7 @@ class Store:
                     {"cpr": p.cpr, "address_id": p.address_id} for p in self._people.values()
                 ],
             }
+            return change_of_address | self.parking.state()
 
 
 def _involves(case: Case, cpr: str) -> bool:

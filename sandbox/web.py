@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from config.settings import SandboxSettings
+from sandbox.parking import PERMIT_STATUS_LABELS
 from sandbox.records import STATUS_LABELS, TZ
 from sandbox.seed import NotifiedAddress, SeedAddress
 from sandbox.sessions import COOKIE, Sessions
@@ -54,7 +55,12 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(status_labels=STATUS_LABELS, outcomes=OUTCOMES, unit_labels=UNIT_LABELS)
+    env.globals.update(
+        status_labels=STATUS_LABELS,
+        permit_status_labels=PERMIT_STATUS_LABELS,
+        outcomes=OUTCOMES,
+        unit_labels=UNIT_LABELS,
+    )
     env.filters["address_text"] = address_text
     env.filters["iso"] = iso_time
     return env
