@@ -11,10 +11,11 @@ LEASED = "PRK-2026-000002"  # Bo is the registered user of a leased car
 HEAVY = "PRK-2026-000003"  # Carl's van weighs 4,200 kg
 HAS_PERMIT = "PRK-2026-000004"  # Dorte's car already has a permit running to the end of 2026
 HIDDEN_REMARKS = "PRK-2026-000005"  # Emil: only a zero-width space as remarks
-MALFORMED = "PRK-2026-000006"  # Freja: a plate and a start date that are no such things
+MALFORMED = "PRK-2026-000006"  # Freja (outside every zone): no such plate, no such date
 APPLICATIONS = [ROUTINE, LEASED, HEAVY, HAS_PERMIT, HIDDEN_REMARKS, MALFORMED]
 
 LEASING_OWNER = "1111111118"
+HANS = {"cpr": "0808705432", "name": "Hans Berg"}  # lives at an address the register lacks
 PLATES = {
     ROUTINE: "AB12345",
     LEASED: "CD23456",
@@ -59,6 +60,10 @@ def parking_batch() -> dict[str, Any]:
     zones = {"a-old": "A", "a-new": "B", "a-new-2": None}
     for address in data["addresses"]:
         address["parking_zone"] = zones[address["address_id"]]
+    for resident in data["residents"]:
+        if resident["cpr"] == seeds.FREJA["cpr"]:
+            resident["address_id"] = "a-new-2"  # an address outside every zone
+    data["residents"].append({**HANS, "address_id": "a-gone", "protected_address": False})
     data["vehicles"] = [
         _vehicle("AB12345", "Toyota", "Yaris", 1090, seeds.ANNA["cpr"]),
         _vehicle("CD23456", "Skoda", "Octavia", 1950, LEASING_OWNER, seeds.BO["cpr"]),

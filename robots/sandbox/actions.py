@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Coroutine
 from datetime import date
-from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from playwright.async_api import Page
-from pydantic import BaseModel, SecretStr
 
 from domain.change_of_address import (
     CaseFile,
@@ -19,7 +15,7 @@ from domain.change_of_address import (
     Registration,
     validate_notification,
 )
-from robots.errors import BusinessError, SessionLost, SystemFault
+from robots.errors import BusinessError, SystemFault
 from robots.sandbox.pages import (
     AddressRegisterPage,
     AlreadyRegistered,
@@ -29,49 +25,11 @@ from robots.sandbox.pages import (
     MoveFormPage,
     PopulationRegisterPage,
 )
+from robots.sandbox.system import Target as Target  # re-exported: flows and tests import it here
+from robots.sandbox.system import _logged_in
 from robots.session import untraced
 
 log = logging.getLogger(__name__)
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-class Target(BaseModel):
-    """Where the case system is and how the robot logs in."""
-
-    base_url: str
-    username: str
-    password: SecretStr
-
-
-def _logged_in(
-    method: Callable[Concatenate[CaseSystemRobot, P], Coroutine[Any, Any, R]],
-) -> Callable[Concatenate[CaseSystemRobot, P], Coroutine[Any, Any, R]]:
-    """Log in first when needed; when the system drops the login, log in and go again once.
-
-    An expired session is the system's housekeeping, not a failure: it must not use up
-    one of the case's attempts. Going again is safe because every step reads the
-    target's state before it writes. Lost twice in a row is a fault (retried by the flow).
-    """
-
-    @functools.wraps(method)
-    async def wrapper(robot: CaseSystemRobot, /, *args: P.args, **kwargs: P.kwargs) -> R:
-        if not robot.logged_in:
-            await robot.log_in()
-        try:
-            return await method(robot, *args, **kwargs)
-        except SessionLost:
-            robot.logged_in = False
-            log.info("The case system ended the robot's session; logging in again")
-        await robot.log_in()
-        try:
-            return await method(robot, *args, **kwargs)
-        except SessionLost:
-            robot.logged_in = False
-            raise
-
-    return wrapper
 
 
 class CaseSystemRobot:
