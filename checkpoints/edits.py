@@ -11,8 +11,7 @@ import copy
 import itertools
 from typing import Any
 
-from pydantic import BaseModel
-
+from checkpoints.forms import Change, EditError, parse_edits
 from domain.change_of_address import Notification, validate_notification
 
 _ADDRESS_FIELDS = ("street", "house_number", "floor", "door", "postcode", "city")
@@ -31,31 +30,7 @@ EDITABLE = (
 )
 
 
-class EditError(ValueError):
-    """An edit names no editable field, or its value does not validate."""
-
-    def __init__(self, message: str, problems: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.problems = problems or {}
-
-
-class Change(BaseModel):
-    """One field a person changed: before and after, as text."""
-
-    field: str
-    before: str | None
-    after: str | None
-
-
-def parse_edits(pairs: list[str]) -> dict[str, str]:
-    """`["new_address.street=Gravene", ...]` to a mapping; later pairs win."""
-    edits: dict[str, str] = {}
-    for pair in pairs:
-        field, sep, value = pair.partition("=")
-        if not sep or not field.strip():
-            raise EditError(f"an edit is FIELD=VALUE, got {pair!r}")
-        edits[field.strip()] = value
-    return edits
+__all__ = ["EDITABLE", "Change", "EditError", "apply_edits", "parse_edits"]
 
 
 def apply_edits(raw: dict[str, Any], edits: dict[str, str]) -> tuple[Notification, list[Change]]:

@@ -7,20 +7,27 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from checkpoints.edits import Change
-from domain.change_of_address import CaseFile, Reason, mask_cpr
-from domain.text import mask_cprs, strip_white
+from checkpoints.forms import Change
+from checkpoints.process import DECISION_KINDS, DecisionKind, Reason
+
+__all__ = ["DECISION_KINDS", "Checkpoint", "Decision", "DecisionKind", "UnloadedCase"]
 
 CheckpointStatus = Literal["open", "proposed", "decided", "applied", "failed", "superseded"]
-DecisionKind = Literal["approve", "edit", "manual", "contact_citizen"]
-DECISION_KINDS: tuple[DecisionKind, ...] = ("approve", "edit", "manual", "contact_citizen")
 Channel = Literal["cli", "slack", "api"]
+
+
+class UnloadedCase(BaseModel):
+    """The stored case of a process that is not loaded here: kept as stored, never acted on."""
+
+    case_id: str
+    status: str = "unknown"
+    data: dict[str, Any] = Field(default_factory=dict)
 
 
 class Proposal(BaseModel):
     """What the robot would do if a person approves."""
 
-    action: Literal["register_move", "none"]
+    action: str = Field(description="`act` (the process's work), `none`, or a process's own.")
     summary: str
 
 
@@ -34,7 +41,7 @@ class Decision(BaseModel):
     decided_at: datetime
     changes: list[Change] = Field(default_factory=list)
     values: dict[str, Any] | None = Field(
-        default=None, description="The notification as decided (edited or as read)."
+        default=None, description="The form's values as decided (edited or as read)."
     )
     comment: str = ""
     confirmed_by: str | None = Field(
@@ -60,7 +67,10 @@ class Checkpoint(BaseModel):
     checkpoint_id: str
     case_id: str
     process: str
-    case: CaseFile
+    case: Any = Field(
+        description="The case as the process's robot read it (the process's case model); "
+        "an UnloadedCase when its process is not loaded here."
+    )
     reasons: list[Reason]
     proposal: Proposal
     screenshot: str | None = None
@@ -102,24 +112,3 @@ class Checkpoint(BaseModel):
             "flow_run_id": self.flow_run_id,
             "error": self.error,
         }
-
-
-def case_summary(case: CaseFile, *, full_cpr: bool = False) -> dict[str, Any]:
-    """What was read, for the journal: CPR masked by default, remarks by length only."""
-    show = (lambda cpr: cpr) if full_cpr else mask_cpr
-    # A citizen may write a CPR number anywhere (a name, a floor): free text is masked too.
-    text = (lambda value: value) if full_cpr else mask_cprs
-    summary: dict[str, Any] = {"case_status": case.status}
-    notification = case.notification
-    if notification is not None:
-        summary |= {
-            "movers": [{"cpr": show(m.cpr), "name": text(m.name)} for m in notification.movers],
-            "old_address": text(notification.old_address.one_line()),
-            "new_address": text(notification.new_address.one_line()),
-            "move_date": notification.move_date.isoformat(),
-            "received_at": notification.received_at.isoformat(),
-            "channel": text(notification.channel),
-        }
-    summary["remarks_chars"] = len(strip_white(case.remarks))
-    summary["problems"] = [{"field": p.field, "message": p.message} for p in case.problems]
-    return summary

@@ -7,38 +7,19 @@ small checks, each next to the words a caseworker sees when it fires.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from checkpoints.process import Fired, Locale, Text
 from config.rules import ChangeOfAddressRules
 from domain.change_of_address import CaseFile, Enrichment, Notification, mask_cpr
 from domain.text import mask_cprs, written
 
-Locale = Literal["da", "en"]
+__all__ = ["Fired", "Locale", "Rule", "Text", "rule"]
+
 Needs = Literal["case", "notification", "registers"]
 """What a rule reads: the raw case only, a valid notification, or also the registers."""
-
-
-@dataclass(frozen=True)
-class Text:
-    """The same words in Danish and English."""
-
-    da: str
-    en: str
-
-    def get(self, locale: Locale) -> str:
-        """The words in `locale`."""
-        return self.da if locale == "da" else self.en
-
-
-@dataclass(frozen=True)
-class Fired:
-    """What a check returns when its rule fires: which message, what fills it, what to keep."""
-
-    variant: str = "fired"
-    params: Mapping[str, str | Text] = field(default_factory=dict)
-    details: Mapping[str, str] = field(default_factory=dict)
 
 
 Check = Callable[[CaseFile, ChangeOfAddressRules], Fired | None]

@@ -11,7 +11,8 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from checkpoints.edits import Change, EditError, apply_edits
+from checkpoints import processes
+from checkpoints.forms import Change, EditError
 from checkpoints.models import Checkpoint, Decision, DecisionKind
 from checkpoints.store import four_eyes
 from checkpoints.store.repository import AlreadyDecided, CheckpointStore
@@ -108,16 +109,24 @@ class DecisionService:
         checkpoint = self.store.get(checkpoint_id)
         if checkpoint.status != "open":
             raise AlreadyDecided(checkpoint_id, checkpoint.decision, checkpoint.status)
+        try:
+            process = processes.get(checkpoint.process)
+        except processes.ProcessNotLoaded as exc:
+            raise DecisionError(f"{checkpoint_id} cannot be decided here: {exc}") from None
+        if kind not in process.decisions:
+            raise DecisionError(
+                f"a {process.name} case takes these decisions: {', '.join(process.decisions)}; "
+                f"not {kind}"
+            )
         changes: list[Change] = []
         values = None
         if kind == "edit":
             try:
-                notification, changes = apply_edits(checkpoint.case.raw, edits or {})
+                values, changes = process.apply_edits(checkpoint.case, edits or {})
             except EditError as exc:
                 raise DecisionError(str(exc), exc.problems) from exc
             if not changes:
                 raise DecisionError("the edits change nothing; approve the case instead")
-            values = notification.model_dump(mode="json")
             if self.four_eyes_edits:
                 four_eyes.propose(
                     self.store,
@@ -133,14 +142,19 @@ class DecisionService:
         elif edits:
             raise DecisionError(f"edits go with an edit decision, not with {kind}")
         elif kind == "approve":
-            if checkpoint.case.notification is None:
-                fields = ", ".join(p.field for p in checkpoint.case.problems) or "unknown"
+            values = process.valid_form(checkpoint.case)
+            if values is None:
+                fields = ", ".join(p.label for p in process.form_problems(checkpoint.case))
                 raise DecisionError(
                     f"case {checkpoint.case_id} cannot be approved as read: these fields are "
-                    f"not valid: {fields}. Correct them with an edit, or send it to manual "
-                    "handling"
+                    f"not valid: {fields or 'unknown'}. Correct them with an edit, or send it "
+                    "to manual handling"
                 )
-            values = checkpoint.case.notification.model_dump(mode="json")
+        elif kind == "reject" and not comment.strip():
+            raise DecisionError(
+                "a rejection needs its reason, which is written to the case and given to the "
+                "citizen (--reason)"
+            )
         decision = self.store.decide(
             checkpoint_id=checkpoint_id,
             kind=kind,

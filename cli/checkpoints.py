@@ -12,7 +12,6 @@ import typer
 from cli.common import fail, one_line_errors, settings_or_fail
 from cli.stack import StackInfo, apply_env, prefect_env, wait_for_stack
 from config.settings import Settings
-from domain.change_of_address import mask_cpr
 from domain.text import mask_cprs, strip_white, terminal_safe
 
 if TYPE_CHECKING:
@@ -92,10 +91,14 @@ def list_checkpoints(
     if not checkpoints:
         typer.echo(f"No checkpoints ({status.value}).")
         return
+    from checkpoints import processes
+
+    loaded = processes.load()
     now = datetime.now(UTC)
-    rows = [("ID", "CASE", "STATUS", "AGE", "REASONS", "DECIDED BY")]
+    rows = [("ID", "CASE", "STATUS", "AGE", "REASONS", "DECIDED BY", "PROCESS")]
     for c in checkpoints:
         shown = f"{c.status} (OVERDUE)" if c.overdue(now) else c.status
+        process = c.process if c.process in loaded else f"{c.process} (NOT LOADED: waits)"
         rows.append(
             (
                 c.checkpoint_id,
@@ -104,11 +107,13 @@ def list_checkpoints(
                 _age(now - c.created_at),
                 ", ".join(r.rule_id for r in c.reasons),
                 c.decision.decided_by if c.decision else "",
+                process,
             )
         )
     # Names and ids come from outside (the case system, --by): one line each, no escapes.
     rows = [
-        (terminal_safe(a), terminal_safe(b), c, d, e, terminal_safe(f)) for a, b, c, d, e, f in rows
+        (terminal_safe(a), terminal_safe(b), c, d, e, terminal_safe(f), terminal_safe(g))
+        for a, b, c, d, e, f, g in rows
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
@@ -141,7 +146,6 @@ def show_checkpoint(
 def describe(checkpoint: Checkpoint, *, show_cpr: bool, ui_url: str | None) -> list[str]:
     """The lines `rpa checkpoints show` prints (pass each through `terminal_safe`)."""
     c = checkpoint
-    cpr = (lambda number: number) if show_cpr else mask_cpr
     status = (
         f"{c.status} (OVERDUE since {c.deadline_at:%Y-%m-%d %H:%M} UTC)"
         if c.overdue()
@@ -153,27 +157,7 @@ def describe(checkpoint: Checkpoint, *, show_cpr: bool, ui_url: str | None) -> l
         "",
         "The case as read:",
     ]
-    n = c.case.notification
-    if n is not None:
-        lines += [f"  Mover: {m.name} ({cpr(m.cpr)})" for m in n.movers]
-        lines += [
-            f"  From: {n.old_address.one_line()}",
-            f"  To: {n.new_address.one_line()}",
-            f"  Move date: {n.move_date.isoformat()}",
-            f"  Received: {n.received_at:%Y-%m-%d %H:%M} via {n.channel or '?'}",
-        ]
-    else:
-        for key, value in c.case.raw.items():
-            if key != "remarks":
-                lines.append(f"  {key}: {_masked_raw(key, value, show_cpr)}")
-    for problem in c.case.problems:
-        lines.append(f"  Not valid: {problem.field}: {problem.message}")
-    remarks = strip_white(c.case.remarks)
-    if remarks:
-        # Lines split on LF only: splitlines() would also eat U+001C-U+001E and U+2028,
-        # which the caseworker must see named, like every hidden character.
-        lines.append("  Remarks from the citizen:")
-        lines += [f"    | {terminal_safe(line)}" for line in remarks.split("\n")]
+    lines += _case_lines(c, show_cpr)
     lines += ["", "Why a person must decide:"]
     lines += [f"  - {r.message} [{r.rule_id}]" for r in c.reasons]
     lines += ["", f"The robot's proposal: {c.proposal.summary}"]
@@ -214,6 +198,32 @@ def describe(checkpoint: Checkpoint, *, show_cpr: bool, ui_url: str | None) -> l
     return lines
 
 
+def _case_lines(c: Checkpoint, show_cpr: bool) -> list[str]:
+    """The case as its process shows it (CPR masked), its problems and the citizen's words."""
+    from checkpoints import processes
+
+    process = processes.find(c.process)
+    if process is None:
+        return [f"  (the process {c.process!r} is not loaded here; the case waits as stored)"]
+    view = process.show(c.case, "en", full_cpr=show_cpr)
+    lines = []
+    if not view.facts:  # nothing valid to show in plain words: the fields as read
+        for key, value in process.form_values(c.case).items():
+            if key != "remarks":
+                lines.append(f"  {key}: {_masked_raw(key, value, show_cpr)}")
+    lines += [f"  {fact.label}: {fact.value}" for fact in view.facts]
+    for problem in view.problems:
+        lines.append(f"  Not valid: {problem.label}: {problem.value}")
+    remarks = strip_white(view.remarks)
+    if remarks:
+        # Lines split on LF only: splitlines() would also eat U+001C-U+001E and U+2028,
+        # which the caseworker must see named, like every hidden character.
+        lines.append("  Remarks from the citizen:")
+        lines += [f"    | {terminal_safe(line)}" for line in remarks.split("\n")]
+    lines.append(f"  Decisions this case takes: {', '.join(process.decisions)}")
+    return lines
+
+
 @checkpoints_app.command("decide")
 @one_line_errors
 def decide(
@@ -234,19 +244,37 @@ def decide(
     contact_citizen: Annotated[
         bool, typer.Option("--contact-citizen", help="Mark the case as awaiting the citizen.")
     ] = False,
+    reject: Annotated[
+        str | None,
+        typer.Option(
+            "--reject",
+            help="REASON: refuse the case; the reason is written to the case for the citizen "
+            "(for processes that take a rejection, see `rpa processes`).",
+        ),
+    ] = None,
     comment: Annotated[str, typer.Option(help="A comment for the journal and the case.")] = "",
 ) -> None:
-    """Record a decision, exactly as one from chat would be; the waiting run then goes on."""
+    """Record a decision, exactly as one from chat would be; the waiting run then goes on.
+
+    Which decisions a case takes, and which fields `--edit` knows, depend on its process:
+    `rpa processes` lists them, `rpa checkpoints show` shows the case's.
+    """
     flags: list[tuple[DecisionKind, bool]] = [
         ("approve", approve),
         ("edit", bool(edit)),
         ("manual", manual),
         ("contact_citizen", contact_citizen),
+        ("reject", reject is not None),
     ]
     chosen = [kind for kind, flag in flags if flag]
     if len(chosen) != 1:
-        fail("give exactly one of --approve, --edit FIELD=VALUE, --manual, --contact-citizen")
-    from checkpoints.edits import EditError, parse_edits
+        fail(
+            "give exactly one of --approve, --edit FIELD=VALUE, --manual, --contact-citizen, "
+            "--reject REASON"
+        )
+    if reject is not None:
+        comment = reject
+    from checkpoints.forms import EditError, parse_edits
 
     settings = settings_or_fail()
     try:
@@ -371,6 +399,10 @@ def journal(
         str, typer.Argument(help="A case id, or `verify` to check every journal's chain.")
     ],
     locale: Annotated[str | None, typer.Option(help="da or en (default: RPA_LOCALE).")] = None,
+    process: Annotated[
+        str | None,
+        typer.Option(help="The case's process, when two processes have a case of this id."),
+    ] = None,
 ) -> None:
     """A case's journal in plain language, or `rpa journal verify` to check every journal."""
     from checkpoints.explain import explain
@@ -389,11 +421,29 @@ def journal(
         chosen = locale or settings.locale
         if chosen not in ("da", "en"):
             fail("--locale is da or en")
-        entries = [_shown(entry) for entry in store.journal(case_id)]
+        entries = [_shown(entry) for entry in _journal_of(store, case_id, process)]
         for line in explain(case_id, entries, chosen):  # type: ignore[arg-type]
             typer.echo(line)
     finally:
         store.close()
+
+
+def _journal_of(store: CheckpointStore, case_id: str, process: str | None) -> list[Any]:
+    """The journal of `case_id` in whichever loaded process has one (case ids are unique
+    per process only; `--process` chooses when two have it)."""
+    from checkpoints import processes
+
+    loaded = processes.load()
+    if process is not None and process not in loaded:
+        fail(f"no process {process!r}; loaded: {', '.join(loaded)}")
+    found = {
+        name: entries
+        for name, p in loaded.items()
+        if process in (None, name) and (entries := store.journal(p.journal_key(case_id)))
+    }
+    if len(found) > 1:
+        fail(f"case {case_id} is a case of {', '.join(found)}: choose one with --process")
+    return next(iter(found.values()), [])
 
 
 def _age(delta: Any) -> str:

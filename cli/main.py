@@ -35,9 +35,7 @@ app = typer.Typer(
     add_completion=False,
 )
 sandbox_app = typer.Typer(help="The stand-in municipal case system.", no_args_is_help=True)
-run_app = typer.Typer(help="Start one batch run of a process.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
-app.add_typer(run_app, name="run")
 app.add_typer(checkpoints_app, name="checkpoints")
 app.add_typer(db_app, name="db")
 app.command("journal")(one_line_errors(journal))
@@ -125,9 +123,21 @@ def sandbox_sample(
     typer.echo(f"Wrote {cases} notifications to {out}")
 
 
-@run_app.command("change-of-address")
+def _process_named(name: str) -> str:
+    from checkpoints import processes
+
+    loaded = processes.load()
+    if name not in loaded:
+        fail(f"no process {name!r}; the processes are: {', '.join(loaded)} (rpa processes)")
+    return name
+
+
+@app.command("run")
 @_one_line_errors
-def run_change_of_address(
+def run_process(
+    process: Annotated[
+        str, typer.Argument(help="The process: change-of-address, resident-parking, ...")
+    ],
     target: Annotated[
         str | None, typer.Option(help="Case system URL (default: the sandbox of `rpa up`).")
     ] = None,
@@ -136,8 +146,9 @@ def run_change_of_address(
         int | None, typer.Option(min=1, max=32, help="Parallel browser contexts.")
     ] = None,
 ) -> None:
-    """Run one change-of-address batch through Prefect, wait for it and print the summary."""
+    """Run one batch of a process through Prefect, wait for it and print the summary."""
     settings = _settings()
+    process = _process_named(process)
     _preflight_browser(settings)
     if target is not None:
         _valid_url(target, "--target")
@@ -158,7 +169,7 @@ def run_change_of_address(
         from cli.runs import Watch  # imports Prefect: only once its API URL is set
 
         watch = Watch(settings.prefect.pickup_timeout_s, _stack_gone(settings, running.pid))
-        _print_summary(_run(params | {"target_url": url}, watch), running)
+        _print_summary(_run(process, params | {"target_url": url}, watch), running)
         return
     url = target or settings.target.url
     if not url:
@@ -175,7 +186,7 @@ def run_change_of_address(
         from cli.runs import Watch
 
         watch = Watch(settings.prefect.pickup_timeout_s, _part_gone(stack))
-        _print_summary(_run(params | {"target_url": url}, watch), stack.info())
+        _print_summary(_run(process, params | {"target_url": url}, watch), stack.info())
 
 
 def _stack_gone(settings: Settings, pid: int) -> Any:
@@ -262,6 +273,29 @@ def slack() -> None:
     run(runtime, settings)
 
 
+@app.command("processes")
+@_one_line_errors
+def list_processes(
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON array, for scripts.")] = False,
+) -> None:
+    """The processes this installation runs: their decisions, editable fields and rules."""
+    from checkpoints import processes
+
+    described = [p.describe("en") for p in processes.load().values()]
+    if as_json:
+        typer.echo(json.dumps(described, indent=1))
+        return
+    for d in described:
+        typer.echo(f"{d['name']}: {d['title']}")
+        typer.echo(f"  decisions: {', '.join(d['decisions'])}")
+        typer.echo(f"  editable: {', '.join(d['form'])}")
+        typer.echo("  rules:")
+        for r in d["rules"]:
+            flag = " (mandatory)" if r["mandatory"] else ""
+            settings = f" [settings: {', '.join(r['settings'])}]" if r["settings"] else ""
+            typer.echo(f"    {r['id']}{flag}: checks {r['checks']}{settings}")
+
+
 @app.command("demo")
 @_one_line_errors
 def demo(
@@ -284,8 +318,12 @@ def demo(
         info = stack.info()
         _print_urls(info)
         watch = Watch(settings.prefect.pickup_timeout_s, _part_gone(stack))
-        summary = _run({"target_url": info.sandbox_url, "concurrency": concurrency}, watch)
-        _print_summary(summary, info)
+        from checkpoints import processes
+
+        for process in processes.load():
+            typer.echo(f"{process}:")
+            params = {"target_url": info.sandbox_url, "concurrency": concurrency}
+            _print_summary(_run(process, params, watch), info)
         if exit_when_idle:
             return
         typer.echo("Still running, so you can look around. Stop with Ctrl-C.")
@@ -340,11 +378,13 @@ def _started_stack(
     return _StartedStack(settings, seed, port, fresh=fresh, command=command)
 
 
-def _run(params: dict[str, Any], watch: Watch) -> Any:
+def _run(process: str, params: dict[str, Any], watch: Watch) -> Any:
     from cli.runs import RunFailed, run_batch, terminal_progress
 
     try:
-        _, summary = run_batch(params, on_progress=terminal_progress(), watch=watch)
+        _, summary = run_batch(
+            params, process=process, on_progress=terminal_progress(), watch=watch
+        )
     except RunFailed as exc:
         fail(str(exc).splitlines()[0])
     except (httpx.HTTPError, OSError) as exc:
@@ -361,8 +401,9 @@ def _print_summary(summary: Any, info: StackInfo) -> None:
         typer.echo(
             f"{waiting} cases wait for a human decision (marked in progress in the case "
             "system). See them with `rpa checkpoints list`, read one with `rpa checkpoints "
-            "show ID`, decide with `rpa checkpoints decide ID --by NAME --approve` (or --edit "
-            "FIELD=VALUE, --manual, --contact-citizen)."
+            "show ID` (it names the decisions the case takes), decide with `rpa checkpoints "
+            "decide ID --by NAME --approve` (or --edit FIELD=VALUE, --manual, "
+            "--contact-citizen, --reject REASON)."
         )
     typer.echo(f"Prefect UI: {info.prefect_ui_url}/runs")
 

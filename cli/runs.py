@@ -23,10 +23,17 @@ from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.states import Cancelled
 
-from flows.change_of_address import DEPLOYMENT_NAME
 from flows.summary import BatchSummary
 
-FULL_NAME = f"process-inbox/{DEPLOYMENT_NAME}"
+FIRST_PROCESS = "change-of-address"
+
+
+def batch_deployments() -> list[str]:
+    """The `flow/deployment` names of every loaded process's batch runs."""
+    from checkpoints import processes
+    from flows.batch import batch_deployment
+
+    return [batch_deployment(p) for p in processes.load().values()]
 
 
 class RunFailed(RuntimeError):
@@ -40,7 +47,8 @@ def deployment_exists() -> bool:
     async def _check() -> bool:
         async with get_client() as client:
             try:
-                await client.read_deployment_by_name(FULL_NAME)
+                for name in batch_deployments():
+                    await client.read_deployment_by_name(name)
                 await client.read_deployment_by_name(f"{CHECKPOINT_FLOW}/{CHECKPOINT_DEPLOYMENT}")
             except ObjectNotFound:
                 return False
@@ -65,25 +73,36 @@ class Watch:
 def run_batch(
     parameters: dict[str, Any],
     *,
+    process: str = FIRST_PROCESS,
     on_progress: Callable[[float, str], None] | None = None,
     poll_s: float = 1.0,
     watch: Watch | None = None,
 ) -> tuple[UUID, BatchSummary]:
-    """Start a batch run of the deployment, wait for it, and return its summary."""
-    return asyncio.run(_run_batch(parameters, on_progress, poll_s, watch or Watch()))
+    """Start a batch run of a process's deployment, wait for it, and return its summary."""
+    from checkpoints import processes
+    from flows.batch import batch_deployment, progress_key
+
+    deployment = batch_deployment(processes.get(process))
+    return asyncio.run(
+        _run_batch(
+            deployment, progress_key(process), parameters, on_progress, poll_s, watch or Watch()
+        )
+    )
 
 
 async def _run_batch(
+    deployment: str,
+    progress: str,
     parameters: dict[str, Any],
     on_progress: Callable[[float, str], None] | None,
     poll_s: float,
     watch: Watch,
 ) -> tuple[UUID, BatchSummary]:
     # run_deployment dispatches sync/async at run time; here it is a coroutine.
-    call: Any = run_deployment(FULL_NAME, parameters=parameters, timeout=0)
+    call: Any = run_deployment(deployment, parameters=parameters, timeout=0)
     flow_run = cast(FlowRun, await call)
     async with get_client() as client:
-        artifacts = ArtifactFilter(key=ArtifactFilterKey(any_=["change-of-address-progress"]))
+        artifacts = ArtifactFilter(key=ArtifactFilterKey(any_=[progress]))
         runs = FlowRunFilter(id=FlowRunFilterId(any_=[flow_run.id]))
         started = time.monotonic()
         picked_up = False
@@ -104,9 +123,9 @@ async def _run_batch(
                 await _cancel(client, flow_run, watch.pickup_timeout_s)
             if on_progress is not None:
                 found = await client.read_artifacts(artifact_filter=artifacts, flow_run_filter=runs)
-                progress = float(cast(float, found[0].data)) if found and found[0].data else 0.0
+                done = float(cast(float, found[0].data)) if found and found[0].data else 0.0
                 label = state.name if state is not None else "Pending"
-                on_progress(progress, f"{label}, {time.monotonic() - started:.0f} s")
+                on_progress(done, f"{label}, {time.monotonic() - started:.0f} s")
             await asyncio.sleep(poll_s)
     if not state.is_completed():
         raise RunFailed(f"batch run {flow_run.name} ended {state.name}: {state.message}")

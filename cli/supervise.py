@@ -36,13 +36,14 @@ def recover(stack: Stack, settings: Settings, say: Say) -> None:
     replaced by new ones, which carry out the stored decisions.
     """
     from checkpoints.store.repository import CheckpointStore
-    from cli.runs import FULL_NAME
+    from cli.runs import batch_deployments
     from flows.resume import areconcile, arecover
 
     actions: list[str] = []
     if stack.started_prefect:
         # Our own server under RPA_HOME: our lock means no other runner uses it.
-        actions += asyncio.run(arecover(batches=FULL_NAME))
+        for number, batches in enumerate(batch_deployments()):
+            actions += asyncio.run(arecover(batches=batches, checkpoint_runs=number == 0))
     store = CheckpointStore.connect(settings.store_url)
     try:
         actions += asyncio.run(areconcile(store, grace_s=0, runner_gone=True, live=live_of(stack)))

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Passwords that ship with the demo. They are fine on a laptop, never in production.
@@ -128,6 +128,25 @@ class CheckpointSettings(BaseModel):
     )
 
 
+class ProcessSettings(BaseModel):
+    """Settings of one process: who decides its cases, how soon, with which rule settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deadline_hours: float | None = Field(
+        default=None, gt=0, description="Overrides RPA_CHECKPOINTS__DEADLINE_HOURS."
+    )
+    slack_channel: str | None = Field(
+        default=None, description="The channel its checkpoints go to (else RPA_SLACK__CHANNEL)."
+    )
+    slack_deciders_usergroup: str | None = Field(
+        default=None, description="The user group that may decide (else the global one)."
+    )
+    rules_file: Path | None = Field(
+        default=None, description="YAML with the process's rule settings, by rule id."
+    )
+
+
 class SlackSettings(BaseModel):
     """The Slack app caseworkers decide in. Off until a bot token and a channel are set."""
 
@@ -208,6 +227,17 @@ class Settings(BaseSettings):
         default=None,
         description="SQLAlchemy URL of the checkpoint store, e.g. "
         "postgresql+psycopg://user@host/db. Empty: SQLite at RPA_HOME/rpa.db.",
+    )
+    processes: list[str] = Field(
+        default_factory=list,
+        description="Modules that declare the processes to run, as a JSON list, e.g. "
+        "RPA_PROCESSES='[\"flows.resident_parking\"]'. Empty: the bundled ones "
+        "(flows.change_of_address.process and flows.resident_parking).",
+    )
+    process_settings: dict[str, ProcessSettings] = Field(
+        default_factory=dict,
+        description='Per process, by name (JSON): {"resident-parking": {"deadline_hours": 24, '
+        '"slack_channel": "C0PARKING", "rules_file": "..."}}. Unset: the global settings.',
     )
     checkpoints: CheckpointSettings = Field(default_factory=CheckpointSettings)
     slack: SlackSettings = Field(default_factory=SlackSettings)

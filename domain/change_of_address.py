@@ -24,6 +24,8 @@ from pydantic import (
 from stdnum.dk import cpr as stdnum_cpr
 from stdnum.exceptions import ValidationError as StdnumError
 
+from checkpoints.process import Reason as Reason  # re-exported: one Reason model
+
 UnitType = Literal["dwelling", "business", "summer_house", "institution"]
 CaseStatus = Literal["open", "in_progress", "registered", "manual", "awaiting_citizen"]
 
@@ -226,14 +228,6 @@ class CaseFile(BaseModel):
         return value if isinstance(value, str) else ""
 
 
-class Reason(BaseModel):
-    """A rule that fired: its id and a plain-language explanation."""
-
-    rule_id: str
-    message: str = Field(description="Plain language, in the configured locale.")
-    details: dict[str, str] = Field(default_factory=dict)
-
-
 class Registration(BaseModel):
     """A move registered in the population register, as read back from its receipt."""
 
@@ -244,7 +238,8 @@ class Registration(BaseModel):
     move_date: date
 
 
-CaseResult = Literal["registered", "set_aside", "failed", "skipped"]
+CaseResult = Literal["registered", "done", "set_aside", "failed", "skipped"]
+"""`done`: a process other than change-of-address did its work (see `action`)."""
 
 
 class RegisteredMove(BaseModel):
@@ -283,6 +278,10 @@ class CaseOutcome(BaseModel):
         default_factory=list,
         description="The moves registered; a `Registration` given here is reduced to its "
         "number and masked CPR.",
+    )
+    action: str | None = Field(default=None, description="What the robot did (`issued`...).")
+    references: list[str] = Field(
+        default_factory=list, description="Ids the target system gave for the work done."
     )
     error: str | None = None
     screenshot: str | None = None

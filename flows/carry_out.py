@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from pydantic import BaseModel, Field
-
 from checkpoints.clearance import clearance_from_decision
 from checkpoints.models import Checkpoint
 from checkpoints.store.repository import CheckpointStore
 from domain.change_of_address import CaseFile, ClearanceError, Notification, Reason, mask_cpr
 from flows.common import proposal_for
 from flows.crashpoints import crash_point
+from flows.runtime import CarriedOut
 from robots.sandbox.actions import CaseSystemRobot
 
 _CHANGED = {
@@ -29,16 +28,6 @@ _END_STATE = {
     "manual": "manual",
     "contact_citizen": "awaiting_citizen",
 }
-
-
-class CarriedOut(BaseModel):
-    """What the robot did with a decided checkpoint."""
-
-    checkpoint_id: str
-    case_id: str
-    action: Literal["registered", "manual", "awaiting_citizen", "superseded", "closed_elsewhere"]
-    registrations: list[str] = Field(default_factory=list)
-    new_checkpoint_id: str | None = None
 
 
 async def carry_out(

@@ -16,20 +16,24 @@ from prefect import flow, get_run_logger, runtime
 from prefect.flow_runs import asuspend_flow_run
 from prefect.input import RunInput
 
+from checkpoints import processes
 from checkpoints.clearance import route_case
 from checkpoints.models import Checkpoint
+from checkpoints.process import Process, Reason
 from checkpoints.store.repository import CheckpointStore
-from config.rules import ChangeOfAddressRules, load_rules_config
+from config.rules import load_rules_config
 from config.settings import Settings, get_settings
-from domain.change_of_address import Reason
-from flows.carry_out import CarriedOut, carry_out
+from flows import runtime as generic
+from flows.carry_out import carry_out
 from flows.common import open_store, proposal_for, target_for
+from flows.runtime import CarriedOut
 from robots.errors import BusinessError, SystemFault, error_code
 from robots.sandbox.actions import CaseSystemRobot, Target
 from robots.session import BrowserSession
 
 CHECKPOINT_FLOW = "await-decision"
 CHECKPOINT_DEPLOYMENT = "change-of-address-checkpoint"
+"""The deployment of every process's checkpoint runs (its name predates the second process)."""
 PROCESS = "change-of-address"
 
 
@@ -58,6 +62,15 @@ async def await_decision(checkpoint_id: str, target_url: str | None = None) -> d
         if checkpoint.status in ("applied", "superseded"):
             logger.info("Checkpoint %s is %s already", checkpoint_id, checkpoint.status)
             return {"checkpoint_id": checkpoint_id, "status": checkpoint.status}
+        process = processes.find(checkpoint.process)
+        if process is None:
+            # Never carried out by another process's robot: it waits for its own.
+            logger.warning(
+                "Checkpoint %s is of the process %r, which is not loaded here; it waits, untouched",
+                checkpoint_id,
+                checkpoint.process,
+            )
+            return {"checkpoint_id": checkpoint_id, "status": "waiting", "process": "not loaded"}
         await _wait_for_decision(store, checkpoint)
         checkpoint = store.get(checkpoint_id)
         if checkpoint.status != "decided":
@@ -65,7 +78,7 @@ async def await_decision(checkpoint_id: str, target_url: str | None = None) -> d
                 "Checkpoint %s is %s; nothing to carry out", checkpoint_id, checkpoint.status
             )
             return {"checkpoint_id": checkpoint_id, "status": checkpoint.status}
-        result = await _carry_out_with_retries(store, checkpoint, settings, target_url)
+        result = await _carry_out_with_retries(store, process, checkpoint, settings, target_url)
         if result.new_checkpoint_id is not None:
             await start_checkpoint_run(store, result.new_checkpoint_id, target_url)
         return result.model_dump(mode="json")
@@ -116,13 +129,16 @@ async def _describe_for_operations(checkpoint: Checkpoint) -> None:
 
 
 async def _carry_out_with_retries(
-    store: CheckpointStore, checkpoint: Checkpoint, settings: Settings, target_url: str | None
+    store: CheckpointStore,
+    process: Process[Any, Any],
+    checkpoint: Checkpoint,
+    settings: Settings,
+    target_url: str | None,
 ) -> CarriedOut:
     try:
         target = target_for(settings, target_url or checkpoint.target_url)
-        rules = load_rules_config(settings.rules_file)
         async with BrowserSession(settings.browser, settings.artifacts_dir) as session:
-            return await _attempts(store, checkpoint, settings, session, target, rules)
+            return await _attempts(store, process, checkpoint, settings, session, target)
     except Exception as exc:
         # Whatever stopped the robot, the checkpoint says so; it is never left silently.
         if store.get(checkpoint.checkpoint_id).status == "decided":
@@ -130,13 +146,38 @@ async def _carry_out_with_retries(
         raise
 
 
+async def _carry_out(
+    process: Process[Any, Any],
+    page: Any,
+    target: Target,
+    store: CheckpointStore,
+    checkpoint: Checkpoint,
+    settings: Settings,
+) -> CarriedOut:
+    """One attempt, by the process's own robot."""
+    if not process.own_runtime:
+        assert process.robot is not None
+        return await generic.carry_out(
+            process, process.robot(page, target), store, checkpoint, settings
+        )
+    rules = load_rules_config(settings.rules_file)
+    return await carry_out(
+        CaseSystemRobot(page, target),
+        store,
+        checkpoint,
+        reroute=lambda case: route_case(case, config=rules, locale=settings.locale).reasons,
+        deadline_hours=settings.checkpoints.deadline_hours,
+        locale=settings.locale,
+    )
+
+
 async def _attempts(
     store: CheckpointStore,
+    process: Process[Any, Any],
     checkpoint: Checkpoint,
     settings: Settings,
     session: BrowserSession,
     target: Target,
-    rules: ChangeOfAddressRules,
 ) -> CarriedOut:
     logger = get_run_logger()
     delays = [*settings.retry_delays_s, None]
@@ -144,16 +185,7 @@ async def _attempts(
         async with session.context() as context:
             page = await context.new_page()
             try:
-                return await carry_out(
-                    CaseSystemRobot(page, target),
-                    store,
-                    checkpoint,
-                    reroute=lambda case: (
-                        route_case(case, config=rules, locale=settings.locale).reasons
-                    ),
-                    deadline_hours=settings.checkpoints.deadline_hours,
-                    locale=settings.locale,
-                )
+                return await _carry_out(process, page, target, store, checkpoint, settings)
             except Exception as exc:
                 if isinstance(exc, SystemFault) and delay is not None:
                     logger.warning(
@@ -169,7 +201,7 @@ async def _attempts(
                 if isinstance(exc, BusinessError):
                     # The data, not the system, is the problem: retrying cannot help, a
                     # person must decide again, knowing why the robot stopped.
-                    return _back_to_a_person(store, checkpoint, exc, shot, settings)
+                    return _back_to_a_person(store, process, checkpoint, exc, shot, settings)
                 _record_failure(store, checkpoint, exc, shot)
                 raise
     raise AssertionError("unreachable")
@@ -177,6 +209,7 @@ async def _attempts(
 
 def _back_to_a_person(
     store: CheckpointStore,
+    process: Process[Any, Any],
     checkpoint: Checkpoint,
     exc: BusinessError,
     shot: Path | None,
@@ -192,10 +225,14 @@ def _back_to_a_person(
     new = store.open_checkpoint(
         case=checkpoint.case,
         reasons=reasons,
-        proposal=proposal_for(checkpoint.case, reasons, settings.locale),
+        proposal=(
+            proposal_for(checkpoint.case, reasons, settings.locale)
+            if process.own_runtime
+            else generic.proposal_of(process, checkpoint.case, settings.locale)
+        ),
         screenshot=str(shot) if shot else checkpoint.screenshot,
         process=checkpoint.process,
-        deadline_hours=settings.checkpoints.deadline_hours,
+        deadline_hours=generic.deadline_hours(settings, process),
         supersedes=checkpoint.checkpoint_id,
         target_url=checkpoint.target_url,
     )

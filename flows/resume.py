@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from checkpoints import processes
 from checkpoints.models import Checkpoint
 from checkpoints.service import ResumeResult
 from checkpoints.store.repository import CheckpointStore
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHECKPOINT_RUNS = f"{CHECKPOINT_FLOW}/{CHECKPOINT_DEPLOYMENT}"
+_REPORTED_UNLOADED: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,12 @@ async def aresume(
     from prefect.exceptions import ObjectNotFound
 
     live = live or LiveTarget()
+    if processes.find(checkpoint.process) is None:
+        return ResumeResult(
+            False,
+            f"the process {checkpoint.process!r} is not loaded here: the decision is stored and "
+            "the case waits for a runner that has it (RPA_PROCESSES)",
+        )
     if checkpoint.flow_run_id is None:
         return await _start(store, checkpoint, live)
     deadline = time.monotonic() + wait_s
@@ -195,6 +203,16 @@ async def areconcile(
     async with get_client() as client:
         waiting = [*store.all("open"), *store.all("proposed"), *store.all("decided")]
         for checkpoint in waiting:
+            if processes.find(checkpoint.process) is None:
+                # Never resumed on another process: reported (once), and it waits for its own.
+                if checkpoint.checkpoint_id in _REPORTED_UNLOADED:
+                    continue
+                _REPORTED_UNLOADED.add(checkpoint.checkpoint_id)
+                actions.append(
+                    f"{checkpoint.checkpoint_id}: waits, its process {checkpoint.process!r} is "
+                    "not loaded here"
+                )
+                continue
             run = None
             if checkpoint.flow_run_id is None and (now - checkpoint.created_at) < timedelta(
                 seconds=grace_s
@@ -255,16 +273,17 @@ async def arecover(*, batches: str | None, checkpoint_runs: bool = True) -> list
             actions.append(
                 f"checkpoint run {run.name} was {_name(run)} in a stopped runner: crashed"
             )
+        process = (batches or "").rsplit("/", 1)[-1]  # deployments are named for the process
         for run in await _unfinished(client, batches) if batches else []:
             if run.state is not None and run.state.type == StateType.SCHEDULED:
                 message = (
                     f"Batch run {run.name} was scheduled but never started before its runner "
-                    "stopped; it is not run now. Start a new batch: rpa run change-of-address"
+                    f"stopped; it is not run now. Start a new batch: rpa run {process}"
                 )
                 await client.set_flow_run_state(run.id, Cancelled(message=message), force=True)
                 actions.append(
                     f"batch run {run.name} was scheduled but never started: cancelled "
-                    "(start a new one with `rpa run change-of-address`)"
+                    f"(start a new one with `rpa run {process}`)"
                 )
             else:
                 await _crash(

@@ -1,4 +1,4 @@
-"""The served deployments: the runner that executes batch runs and resumed checkpoint runs."""
+"""The served deployments: each loaded process's batch, and every process's checkpoint runs."""
 
 from __future__ import annotations
 
@@ -8,35 +8,60 @@ from typing import cast
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
 
+from checkpoints import processes
+from flows.batch import process_cases
 from flows.change_of_address import DEPLOYMENT_NAME, process_inbox
 from flows.checkpoint import CHECKPOINT_DEPLOYMENT, await_decision
 
 log = logging.getLogger(__name__)
 
 
-def serve_deployments(*, limit: int | None = None) -> None:
-    """Serve every deployment of the product until the process is stopped."""
-    serve(
-        cast(
-            RunnerDeployment,
-            process_inbox.to_deployment(
-                name=DEPLOYMENT_NAME,
-                description="Handle every open change-of-address notification in the case system.",
-                tags=["change-of-address"],
-            ),
-        ),
+def deployments() -> list[RunnerDeployment]:
+    """One batch deployment per loaded process, and the checkpoint deployment."""
+    served: list[RunnerDeployment] = []
+    loaded = processes.load()
+    for name, process in loaded.items():
+        if process.own_runtime:
+            served.append(
+                cast(
+                    RunnerDeployment,
+                    process_inbox.to_deployment(
+                        name=DEPLOYMENT_NAME,
+                        description="Handle every open change-of-address notification in the "
+                        "case system.",
+                        tags=[name],
+                    ),
+                )
+            )
+            continue
+        served.append(
+            cast(
+                RunnerDeployment,
+                process_cases.to_deployment(
+                    name=name,
+                    description=f"Handle every open case of {process.title.en} in the case system.",
+                    parameters={"process": name},
+                    tags=[name],
+                ),
+            )
+        )
+    served.append(
         cast(
             RunnerDeployment,
             await_decision.to_deployment(
                 name=CHECKPOINT_DEPLOYMENT,
-                description="One set-aside case: wait (suspended) for a person's decision, "
-                "then carry it out.",
-                tags=["change-of-address", "checkpoint"],
+                description="One set-aside case of any process: wait (suspended) for a "
+                "person's decision, then carry it out with its process's robot.",
+                tags=[*loaded, "checkpoint"],
             ),
-        ),
-        limit=limit,
-        print_starting_message=False,
+        )
     )
+    return served
+
+
+def serve_deployments(*, limit: int | None = None) -> None:
+    """Serve every deployment of the product until the process is stopped."""
+    serve(*deployments(), limit=limit, print_starting_message=False)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
+from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 from pydantic import BaseModel, Field
 
 from domain.change_of_address import CaseOutcome
@@ -36,8 +39,13 @@ class BatchSummary(BaseModel):
 
     def headline(self) -> str:
         """One line: the counts."""
+        done = (
+            f"{self.count('done')} done by the robot"
+            if self.count("done")
+            else f"{self.count('registered')} registered by the robot"
+        )
         return (
-            f"{self.total} cases: {self.count('registered')} registered by the robot, "
+            f"{self.total} cases: {done}, "
             f"{self.count('set_aside')} set aside for a human, {self.count('failed')} failed "
             f"(handed to a person), {self.count('skipped')} skipped "
             f"in {self.wall_seconds:.1f} s ({self.cases_per_second:.2f} cases/s)"
@@ -61,8 +69,33 @@ class BatchSummary(BaseModel):
                 "result": o.result,
                 "reasons": ", ".join(r.rule_id for r in o.reasons),
                 "explanation": " ".join(r.message for r in o.reasons) or (o.error or ""),
-                "registrations": ", ".join(r.registration_id for r in o.registrations),
+                "registrations": ", ".join(
+                    [*(r.registration_id for r in o.registrations), *o.references]
+                ),
                 "robot seconds": f"{o.robot_seconds:.2f}",
             }
             for o in self.outcomes
         ]
+
+
+class Progress:
+    """A Prefect progress artifact, so the UI and `rpa run` can show how far a batch is."""
+
+    def __init__(self, total: int, *, key: str) -> None:
+        self.total = total
+        self.key = key
+        self.done = 0
+        self.artifact_id: UUID | None = None
+        self._step = max(1, total // 50)
+
+    async def start(self) -> None:
+        self.artifact_id = await acreate_progress_artifact(
+            progress=0.0 if self.total else 100.0,
+            key=self.key,
+            description=f"Cases handled of {self.total}",
+        )
+
+    async def advance(self) -> None:
+        self.done += 1
+        if self.artifact_id and (self.done % self._step == 0 or self.done == self.total):
+            await aupdate_progress_artifact(self.artifact_id, 100.0 * self.done / self.total)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from checkpoints import journal
+from checkpoints import journal, processes
 from checkpoints.edits import Change
 from checkpoints.journal import ChainBreak, JournalEntry
 from checkpoints.models import (
@@ -22,8 +22,8 @@ from checkpoints.models import (
     Decision,
     DecisionKind,
     Proposal,
-    case_summary,
 )
+from checkpoints.process import Reason
 from checkpoints.store import claims
 from checkpoints.store import outbox as chat
 from checkpoints.store.db import StoreUnavailable, make_engine, session_scope, upgrade
@@ -33,7 +33,6 @@ from checkpoints.store.models import (
     EditProposalRow,
 )
 from checkpoints.store.rows import to_checkpoint
-from domain.change_of_address import CaseFile, Reason
 
 T = TypeVar("T")
 
@@ -43,6 +42,19 @@ UNFINISHED = ("robot.registering", "robot.closing")
 _RECONNECT_WAITS_S = (0.5, 1.0, 2.0, 3.0, 4.0)
 log = logging.getLogger(__name__)
 _ACTIVE: tuple[CheckpointStatus, ...] = ("open", "proposed", "decided", "failed")
+
+
+def journal_key(process: str, case_id: str) -> str:
+    """The key of a case's journal (and claim): case ids are unique per process only."""
+    found = processes.find(process)
+    return found.journal_key(case_id) if found is not None else f"{process}:{case_id}"
+
+
+def _summary(process: str, case: Any, full_cpr: bool) -> dict[str, Any]:
+    found = processes.find(process)
+    if found is None:
+        return {"case_status": str(getattr(case, "status", "unknown"))}
+    return found.journal_summary(case, full_cpr=full_cpr)
 
 
 class CheckpointNotFound(LookupError):
@@ -114,25 +126,28 @@ class CheckpointStore:
         """A journal entry of its own (what the robot read or did)."""
         self.tx(lambda s: journal.append(s, case_id=case_id, kind=kind, actor=actor, data=data))
 
-    def record_reading(self, case: CaseFile, reasons: list[Reason]) -> None:
+    def record_reading(self, case: Any, reasons: list[Reason], *, process: str) -> None:
         """Journal what the robot read and what the rules said about it."""
 
         def work(session: Session) -> None:
-            self._journal_reading(session, case, reasons)
+            self._journal_reading(session, case, reasons, process)
 
         self.tx(work)
 
-    def _journal_reading(self, session: Session, case: CaseFile, reasons: list[Reason]) -> None:
+    def _journal_reading(
+        self, session: Session, case: Any, reasons: list[Reason], process: str
+    ) -> None:
+        key = journal_key(process, case.case_id)
         journal.append(
             session,
-            case_id=case.case_id,
+            case_id=key,
             kind="case.read",
             actor=ROBOT,
-            data=case_summary(case, full_cpr=self.full_cpr),
+            data=_summary(process, case, self.full_cpr),
         )
         journal.append(
             session,
-            case_id=case.case_id,
+            case_id=key,
             kind="rules.fired" if reasons else "rules.none",
             actor=ROBOT,
             data={"reasons": [r.model_dump(mode="json") for r in reasons]},
@@ -141,7 +156,7 @@ class CheckpointStore:
     def open_checkpoint(
         self,
         *,
-        case: CaseFile,
+        case: Any,
         reasons: list[Reason],
         proposal: Proposal,
         screenshot: str | None,
@@ -153,10 +168,13 @@ class CheckpointStore:
     ) -> Checkpoint:
         """Store a checkpoint for a case, or return the one it already has (idempotent)."""
 
+        key = journal_key(process, case.case_id)
+
         def work(session: Session) -> str:
             existing = session.execute(
                 select(CheckpointRow.id)
                 .where(CheckpointRow.case_id == case.case_id)
+                .where(CheckpointRow.process == process)
                 .where(CheckpointRow.status.in_(_ACTIVE))
             ).scalar_one_or_none()
             if existing is not None and existing != supersedes:
@@ -173,7 +191,7 @@ class CheckpointStore:
                 post_to |= set(chat.channels_of(session, supersedes))
                 journal.append(
                     session,
-                    case_id=case.case_id,
+                    case_id=key,
                     kind="checkpoint.superseded",
                     actor=ROBOT,
                     data={
@@ -199,10 +217,10 @@ class CheckpointStore:
                     target_url=target_url,
                 )
             )
-            self._journal_reading(session, case, reasons)
+            self._journal_reading(session, case, reasons, process)
             journal.append(
                 session,
-                case_id=case.case_id,
+                case_id=key,
                 kind="checkpoint.opened",
                 actor=ROBOT,
                 data={
@@ -289,7 +307,7 @@ class CheckpointStore:
             )
             journal.append(
                 session,
-                case_id=row.case_id,
+                case_id=journal_key(row.process, row.case_id),
                 kind="decision.recorded",
                 actor=decided_by,
                 at=now,
@@ -352,7 +370,7 @@ class CheckpointStore:
                 row.attempts += 1
             journal.append(
                 session,
-                case_id=row.case_id,
+                case_id=journal_key(row.process, row.case_id),
                 kind=kind,
                 actor=ROBOT,
                 data={"checkpoint_id": checkpoint_id, **data},
@@ -368,12 +386,13 @@ class CheckpointStore:
 
     # --- reading -------------------------------------------------------------------
 
-    def active_for_case(self, case_id: str) -> Checkpoint | None:
+    def active_for_case(self, case_id: str, process: str) -> Checkpoint | None:
         """The checkpoint that has the case now (a person decides, or the robot carries out)."""
         with session_scope(self._sessions) as session:
             checkpoint_id = session.execute(
                 select(CheckpointRow.id)
                 .where(CheckpointRow.case_id == case_id)
+                .where(CheckpointRow.process == process)
                 .where(CheckpointRow.status.in_(_ACTIVE))
             ).scalar_one_or_none()
         return None if checkpoint_id is None else self.get(checkpoint_id)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from checkpoints.edits import Change
-from checkpoints.models import Checkpoint, Decision, EditProposal, Proposal
+from typing import Any
+
+from checkpoints import processes
+from checkpoints.forms import Change
+from checkpoints.models import Checkpoint, Decision, EditProposal, Proposal, UnloadedCase
+from checkpoints.process import Reason
 from checkpoints.store.models import CheckpointRow, DecisionRow, EditProposalRow
-from domain.change_of_address import CaseFile, Reason
+
+
+def case_of(process_name: str, case_id: str, data: dict[str, Any]) -> Any:
+    """The stored case as its process's model; kept as stored when the process is not loaded."""
+    process = processes.find(process_name)
+    if process is None:
+        return UnloadedCase(case_id=case_id, data=data)
+    return process.load_case(data)
 
 
 def to_checkpoint(
@@ -16,7 +27,7 @@ def to_checkpoint(
         checkpoint_id=row.id,
         case_id=row.case_id,
         process=row.process,
-        case=CaseFile.model_validate(row.case_data),
+        case=case_of(row.process, row.case_id, row.case_data),
         reasons=[Reason.model_validate(r) for r in row.reasons],
         proposal=Proposal.model_validate(row.proposal),
         screenshot=row.screenshot,

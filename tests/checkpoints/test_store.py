@@ -362,7 +362,7 @@ def test_the_report_counts_what_people_decided_per_rule_and_how_long_cases_waite
 ) -> None:
     service = DecisionService(store)
     routine = make_case(case_id="OK-1")
-    store.record_reading(routine, [])
+    store.record_reading(routine, [], process="change-of-address")
     kinds = ["approve", "approve", "manual", "contact_citizen"]
     for n, kind in enumerate(kinds):
         checkpoint = open_for(store, make_case(case_id=f"W-{n}", remarks="x"), rules)

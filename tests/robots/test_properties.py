@@ -27,7 +27,8 @@ from pydantic import SecretStr
 # The message's own labels (_T) are what the check must tell from citizen text.
 from checkpoints.channels.slack.blocks import _T, SECTION_LIMIT, checkpoint_message
 from checkpoints.clearance import route_case
-from checkpoints.models import Checkpoint, case_summary
+from checkpoints.models import Checkpoint
+from flows.change_of_address.process import case_summary
 from checkpoints.rules import RULE_IDS
 from config.rules import ChangeOfAddressRules, load_rules_config
 from domain.change_of_address import CaseFile

@@ -16,15 +16,19 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from checkpoints import processes
 from checkpoints.channels.slack import guards
 from checkpoints.channels.slack.blocks import (
     ACTION_CONFIRM,
     ACTION_EDIT,
     ACTION_REJECT,
+    ACTION_REJECT_CASE,
     DECISION_ACTIONS,
     EDIT_VIEW,
+    REJECT_VIEW,
     Locale,
     edit_view,
+    reject_view,
     reply,
     submitted_values,
 )
@@ -245,6 +249,50 @@ def register(app: App, channel: SlackChannel) -> None:
             trigger_id=body["trigger_id"], view=edit_view(checkpoint, locale=channel.locale)
         )
 
+    @app.action(ACTION_REJECT_CASE)
+    def open_reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        checkpoint_id = channel.permitted(client, body)
+        if checkpoint_id is None:
+            return
+        checkpoint = channel.store.get(checkpoint_id)
+        if checkpoint.status != "open":
+            channel.already(
+                client, body, AlreadyDecided(checkpoint_id, checkpoint.decision, checkpoint.status)
+            )
+            return
+        client.views_open(
+            trigger_id=body["trigger_id"], view=reject_view(checkpoint, locale=channel.locale)
+        )
+
+    @app.view(REJECT_VIEW)
+    def submit_reject(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        checkpoint_id = view["private_metadata"]
+        reason = submitted_values(view).get("reason", "")
+        if not channel.deciders.allowed(body["user"]["id"]):
+            ack(response_action="errors", errors={"reason": reply("refused", channel.locale)})
+            channel.refuse(client, body, checkpoint_id)
+            return
+        try:
+            channel.service.decide(
+                checkpoint_id,
+                kind="reject",
+                decided_by=channel.name_of(client, body["user"]["id"]),
+                channel="slack",
+                comment=reason,
+            )
+        except DecisionError as exc:
+            ack(response_action="errors", errors={"reason": str(exc)[:150]})
+            return
+        except AlreadyDecided as exc:
+            ack()
+            channel.already(client, body, exc)
+            return
+        ack()
+        channel.delivery.deliver_due()
+
     @app.view(EDIT_VIEW)
     def submit_edit(
         ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
@@ -258,7 +306,12 @@ def register(app: App, channel: SlackChannel) -> None:
             return
         comment = values.pop("comment", "")
         checkpoint = channel.store.get(checkpoint_id)
-        edits = _changed(checkpoint.case.raw, values)
+        try:
+            process = processes.get(checkpoint.process)
+        except processes.ProcessNotLoaded as exc:
+            ack(response_action="errors", errors={first_field: str(exc)[:150]})
+            return
+        edits = _changed(process.form_values(checkpoint.case), values)
         try:
             if not edits:
                 raise DecisionError("nothing was changed", {first_field: "nothing was changed"})

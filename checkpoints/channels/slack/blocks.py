@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
+from checkpoints import processes
 from checkpoints.channels.slack.mrkdwn import escape, plain
 from checkpoints.models import Checkpoint
-from domain.change_of_address import mask_cpr
+from checkpoints.process import Process
 
 __all__ = ["escape"]  # re-exported: what every caller escapes outside text with
 
@@ -23,6 +24,8 @@ ACTION_APPROVE = "checkpoint_approve"
 ACTION_EDIT = "checkpoint_edit"
 ACTION_MANUAL = "checkpoint_manual"
 ACTION_CONTACT = "checkpoint_contact_citizen"
+ACTION_REJECT_CASE = "checkpoint_reject_case"
+REJECT_VIEW = "checkpoint_reject_view"
 DECISION_ACTIONS = {
     ACTION_APPROVE: "approve",
     ACTION_MANUAL: "manual",
@@ -39,10 +42,8 @@ _OUR_NAME = re.compile(r"[a-z0-9_.]+")
 
 _T = {
     "da": {
-        "header": "Flytning {case_id}: afventer afgørelse",
-        "movers": "Flytter",
-        "from": "Fra",
-        "to": "Til",
+        "locale": "da",
+        "header": "{title} {case_id}: afventer afgørelse",
         "date": "Flyttedato",
         "invalid": "Kunne ikke læses",
         "why": "Hvorfor en person skal afgøre sagen",
@@ -55,6 +56,12 @@ _T = {
         "edit": "Ret og godkend",
         "manual": "Manuel behandling",
         "contact": "Kontakt borgeren",
+        "reject_case": "Afvis",
+        "reject_title": "Afvis sagen",
+        "reject_reason": "Begrundelse (skrives på sagen og gives til borgeren)",
+        "reject_done": "Afvist",
+        "done": "Robotten har udført afgørelsen ({action}): {note}",
+        "unloaded": "Processen {process} kører ikke her; sagen venter.",
         "text": "Sag {case_id} venter på en afgørelse: {reasons}",
         "decided": "{what} af {who}, {when}",
         "approve_done": "Godkendt",
@@ -73,14 +80,6 @@ _T = {
         "refused": "Du har ikke adgang til at afgøre sager fra robotten. Intet blev ændret.",
         "modal_title": "Ret og godkend",
         "modal_submit": "Godkend",
-        "street": "Vej",
-        "house_number": "Husnummer",
-        "floor": "Etage",
-        "door": "Dør",
-        "postcode": "Postnummer",
-        "city": "By",
-        "mover_name": "Flytter {n}: navn",
-        "mover_cpr": "Flytter {n}: CPR (tom: uændret {masked})",
         "comment": "Kommentar",
         "proposed": "Rettelser foreslået af {who}, {when}; en anden skal bekræfte:",
         "confirm": "Bekræft rettelsen",
@@ -91,10 +90,8 @@ _T = {
         "try_again": "Det lykkedes ikke lige nu. Intet blev ændret; prøv igen om lidt.",
     },
     "en": {
-        "header": "Move {case_id}: waiting for a decision",
-        "movers": "Moving",
-        "from": "From",
-        "to": "To",
+        "locale": "en",
+        "header": "{title} {case_id}: waiting for a decision",
         "date": "Move date",
         "invalid": "Could not be read",
         "why": "Why a person must decide",
@@ -108,6 +105,12 @@ _T = {
         "edit": "Edit and approve",
         "manual": "Manual handling",
         "contact": "Contact citizen",
+        "reject_case": "Reject",
+        "reject_title": "Reject the case",
+        "reject_reason": "Reason (written to the case and given to the citizen)",
+        "reject_done": "Rejected",
+        "done": "The robot carried out the decision ({action}): {note}",
+        "unloaded": "The process {process} does not run here; the case waits.",
         "text": "Case {case_id} waits for a decision: {reasons}",
         "decided": "{what} by {who}, {when}",
         "approve_done": "Approved",
@@ -126,14 +129,6 @@ _T = {
         "refused": "You may not decide the robot's cases. Nothing was changed.",
         "modal_title": "Edit and approve",
         "modal_submit": "Approve",
-        "street": "Street",
-        "house_number": "House number",
-        "floor": "Floor",
-        "door": "Door",
-        "postcode": "Postcode",
-        "city": "City",
-        "mover_name": "Mover {n}: name",
-        "mover_cpr": "Mover {n}: CPR (empty: unchanged {masked})",
         "comment": "Comment",
         "proposed": "Corrections proposed by {who}, {when}; a different person must confirm:",
         "confirm": "Confirm the edit",
@@ -202,28 +197,27 @@ def checkpoint_message(
 def _case_blocks(
     c: Checkpoint, t: dict[str, str], *, case_url: str | None, run_url: str | None, full_cpr: bool
 ) -> list[Block]:
-    header = t["header"].format(case_id=plain(c.case_id, full_cpr=full_cpr))[:150]
+    process = processes.find(c.process)
+    locale: Locale = "en" if t["locale"] == "en" else "da"
+    title = process.title.get(locale) if process else c.process
+    header = t["header"].format(title=title, case_id=plain(c.case_id, full_cpr=full_cpr))[:150]
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": False}}
     ]
-    show = (lambda cpr: cpr) if full_cpr else mask_cpr
-    n = c.case.notification
-    if n is not None:
-        movers = ", ".join(f"{escape(m.name, full_cpr=full_cpr)} ({show(m.cpr)})" for m in n.movers)
-        facts = [
-            f"*{t['movers']}:* {movers}",
-            f"*{t['from']}:* {escape(n.old_address.one_line(), full_cpr=full_cpr)}",
-            f"*{t['to']}:* {escape(n.new_address.one_line(), full_cpr=full_cpr)}",
-            f"*{t['date']}:* {n.move_date.isoformat()}",
-        ]
-    else:
-        facts = [f"*{t['invalid']}:* " + ", ".join(_field(p.field) for p in c.case.problems)]
-    blocks.append(_section("\n".join(facts)))
+    if process is None:
+        blocks.append(_section(t["unloaded"].format(process=escape(c.process))))
+        return blocks
+    view = process.show(c.case, locale, full_cpr=full_cpr)
+    facts = [f"*{escape(f.label)}:* {escape(f.value, full_cpr=full_cpr)}" for f in view.facts]
+    if view.problems:
+        facts.append(f"*{t['invalid']}:* " + ", ".join(_field(p.label) for p in view.problems))
+    if facts:
+        blocks.append(_section("\n".join(facts)))
     reasons = "\n".join(
         f"• {escape(r.message, full_cpr=full_cpr)} (`{_field(r.rule_id)}`)" for r in c.reasons
     )
     blocks.append(_section(f"*{t['why']}:*\n{reasons}"))
-    remarks = c.case.remarks.strip()
+    remarks = view.remarks.strip()
     if remarks:
         blocks.append(_section(_quoted_remarks(remarks, t, full_cpr=full_cpr)))
     summary = escape(c.proposal.summary, full_cpr=full_cpr)
@@ -254,6 +248,8 @@ def _quoted_remarks(remarks: str, t: dict[str, str], *, full_cpr: bool) -> str:
 
 
 def _buttons(c: Checkpoint, t: dict[str, str]) -> Block:
+    """One button per decision the case's process takes (none when it is not loaded)."""
+
     def button(action_id: str, label: str, style: str | None = None) -> Block:
         element: Block = {
             "type": "button",
@@ -265,15 +261,19 @@ def _buttons(c: Checkpoint, t: dict[str, str]) -> Block:
             element["style"] = style
         return element
 
+    process = processes.find(c.process)
+    offered = process.decisions if process else ()
+    buttons = {
+        "approve": button(ACTION_APPROVE, t["approve"], "primary"),
+        "edit": button(ACTION_EDIT, t["edit"]),
+        "manual": button(ACTION_MANUAL, t["manual"]),
+        "contact_citizen": button(ACTION_CONTACT, t["contact"]),
+        "reject": button(ACTION_REJECT_CASE, t["reject_case"], "danger"),
+    }
     return {
         "type": "actions",
         "block_id": f"decide:{c.checkpoint_id}",
-        "elements": [
-            button(ACTION_APPROVE, t["approve"], "primary"),
-            button(ACTION_EDIT, t["edit"]),
-            button(ACTION_MANUAL, t["manual"]),
-            button(ACTION_CONTACT, t["contact"]),
-        ],
+        "elements": [element for kind, element in buttons.items() if kind in offered],
     }
 
 
@@ -337,7 +337,15 @@ def outcome_text(c: Checkpoint, t: dict[str, str] | None = None, locale: Locale 
         if action == "registered":
             ids = ", ".join(escape(str(r)) for r in c.outcome.get("registrations", []))
             return t["registered"].format(ids=ids)
-        return t["closed_manual"] if action == "manual" else t["closed_citizen"]
+        if action == "manual":
+            return t["closed_manual"]
+        if action == "awaiting_citizen":
+            return t["closed_citizen"]
+        note = str(c.outcome.get("note") or "")
+        refs = ", ".join(str(r) for r in c.outcome.get("references", []))
+        return t["done"].format(
+            action=escape(str(action)), note=escape(f"{note} {refs}".strip()[:300])
+        )
     if c.status == "failed":
         return t["failed"].format(error=escape((c.error or "?")[:300]))
     if c.status == "superseded":
@@ -351,35 +359,13 @@ def reply(key: str, locale: Locale = "da", **values: str) -> str:
 
 
 def edit_view(checkpoint: Checkpoint, *, locale: Locale = "da") -> dict[str, Any]:
-    """The modal for Edit and approve, pre-filled with the values as read."""
+    """The modal for Edit and approve: the process's form, pre-filled with the values as read."""
     t = _T[locale]
-    raw = checkpoint.case.raw
-    address = raw.get("new_address") if isinstance(raw.get("new_address"), dict) else {}
-    blocks: list[Block] = []
-    for field in ("street", "house_number", "floor", "door", "postcode", "city"):
-        value = address.get(field) if address else None
-        blocks.append(
-            _input(f"new_address.{field}", t[field], value, optional=field in ("floor", "door"))
-        )
-    move_date = str(raw.get("move_date") or "")
-    blocks.append(_input("move_date", t["date"], move_date, placeholder="YYYY-MM-DD"))
-    movers = raw.get("movers") if isinstance(raw.get("movers"), list) else []
-    for index, mover in enumerate(movers or []):
-        if not isinstance(mover, dict):
-            continue
-        n = str(index + 1)
-        blocks.append(
-            _input(f"movers.{index}.name", t["mover_name"].format(n=n), mover.get("name"))
-        )
-        masked = mask_cpr(str(mover.get("cpr") or ""))
-        blocks.append(
-            _input(
-                f"movers.{index}.cpr",
-                t["mover_cpr"].format(n=n, masked=masked),
-                None,
-                optional=True,
-            )
-        )
+    process: Process[Any, Any] = processes.get(checkpoint.process)
+    blocks: list[Block] = [
+        _input(i.field, i.label, i.value, optional=i.optional, placeholder=i.placeholder)
+        for i in process.edit_form(checkpoint.case, locale)
+    ]
     blocks.append(_input("comment", t["comment"], None, optional=True, multiline=True))
     return {
         "type": "modal",
@@ -388,6 +374,19 @@ def edit_view(checkpoint: Checkpoint, *, locale: Locale = "da") -> dict[str, Any
         "title": {"type": "plain_text", "text": t["modal_title"][:24]},
         "submit": {"type": "plain_text", "text": t["modal_submit"]},
         "blocks": blocks[:100],
+    }
+
+
+def reject_view(checkpoint: Checkpoint, *, locale: Locale = "da") -> dict[str, Any]:
+    """The modal for Reject: the reason is required (it is written to the case)."""
+    t = _T[locale]
+    return {
+        "type": "modal",
+        "callback_id": REJECT_VIEW,
+        "private_metadata": checkpoint.checkpoint_id,
+        "title": {"type": "plain_text", "text": t["reject_title"][:24]},
+        "submit": {"type": "plain_text", "text": t["reject_case"]},
+        "blocks": [_input("reason", t["reject_reason"], None, multiline=True)],
     }
 
 

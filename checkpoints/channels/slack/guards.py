@@ -22,8 +22,10 @@ from checkpoints.channels.slack.blocks import (
     ACTION_CONFIRM,
     ACTION_EDIT,
     ACTION_REJECT,
+    ACTION_REJECT_CASE,
     DECISION_ACTIONS,
     EDIT_VIEW,
+    REJECT_VIEW,
     Locale,
     escape,
     reply,
@@ -34,7 +36,10 @@ from checkpoints.store.repository import AlreadyDecided, CheckpointNotFound
 
 log = logging.getLogger(__name__)
 
-ACTIONS = frozenset({*DECISION_ACTIONS, ACTION_EDIT, ACTION_CONFIRM, ACTION_REJECT})
+ACTIONS = frozenset(
+    {*DECISION_ACTIONS, ACTION_EDIT, ACTION_CONFIRM, ACTION_REJECT, ACTION_REJECT_CASE}
+)
+VIEWS = frozenset({EDIT_VIEW, REJECT_VIEW})
 ID_LIMIT = 100  # checkpoint ids are 40 characters at most; anything longer is not ours
 
 
@@ -69,7 +74,8 @@ def _actions_problem(body: dict[str, Any]) -> str | None:
     channel = body.get("channel")
     if channel is not None and not (isinstance(channel, dict) and _short_text(channel.get("id"))):
         return "the payload's channel is malformed"
-    if action["action_id"] == ACTION_EDIT and not _short_text(body.get("trigger_id")):
+    opens_a_view = action["action_id"] in (ACTION_EDIT, ACTION_REJECT_CASE)
+    if opens_a_view and not _short_text(body.get("trigger_id")):
         return "the payload has no trigger id"
     return None
 
@@ -77,7 +83,7 @@ def _actions_problem(body: dict[str, Any]) -> str | None:
 def _view_problem(view: Any) -> str | None:
     if not isinstance(view, dict):
         return "the payload has no view"
-    if view.get("callback_id") != EDIT_VIEW:
+    if view.get("callback_id") not in VIEWS:
         return "unknown view"
     if not _short_text(view.get("private_metadata")):
         return "the view names no checkpoint"

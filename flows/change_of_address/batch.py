@@ -10,16 +10,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
-from uuid import UUID
 
 from playwright.async_api import Error as PlaywrightError
 from prefect import flow, get_run_logger, runtime, task
-from prefect.artifacts import (
-    acreate_markdown_artifact,
-    acreate_progress_artifact,
-    acreate_table_artifact,
-    aupdate_progress_artifact,
-)
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.client.schemas.objects import State, TaskRun
 
 from checkpoints.clearance import route_case
@@ -40,7 +34,7 @@ from domain.change_of_address import (
 from flows.checkpoint import PROCESS, start_checkpoint_run
 from flows.common import open_store, proposal_for, target_for
 from flows.crashpoints import crash_point
-from flows.summary import BatchSummary
+from flows.summary import BatchSummary, Progress
 from robots.errors import BusinessError, SystemFault, error_code
 from robots.pool import RobotPool
 from robots.sandbox.actions import CaseSystemRobot
@@ -120,7 +114,7 @@ async def handle_case(case_id: str, lane: int) -> CaseOutcome:
     if case.status != "open":
         logger.info("Case %s is %s now; left alone", case_id, case.status)
         return CaseOutcome(case_id=case_id, result="skipped")
-    held = batch.store.active_for_case(case_id)
+    held = batch.store.active_for_case(case_id, PROCESS)
     if held is not None:
         # A person has this case (a run stopped before marking it in progress, or the
         # case system failed then): the robot may not decide it; it finishes setting aside.
@@ -133,7 +127,7 @@ async def handle_case(case_id: str, lane: int) -> CaseOutcome:
         if routing.clearance is None:
             return await _set_aside(robot, case, routing.reasons, started)
         clearance = routing.clearance
-        batch.store.record_reading(case, [])
+        batch.store.record_reading(case, [], process=PROCESS)
     else:
         logger.info("Case %s: finishing the registration a stopped run began", case_id)
     return await _register(robot, case, clearance, started)
@@ -317,7 +311,7 @@ async def _work_through(
     for case_id in case_ids:
         queue.put_nowait(case_id)
     outcomes: list[CaseOutcome] = []
-    progress = _Progress(len(case_ids))
+    progress = Progress(len(case_ids), key="change-of-address-progress")
     await progress.start()
 
     async def lane_worker(index: int) -> None:
@@ -430,25 +424,3 @@ async def _hand_over(
             exc,
         )
     return f"handed to a person as checkpoint {checkpoint.checkpoint_id}"
-
-
-class _Progress:
-    """A Prefect progress artifact, so the UI and `rpa run` can show how far a batch is."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.done = 0
-        self.artifact_id: UUID | None = None
-        self._step = max(1, total // 50)
-
-    async def start(self) -> None:
-        self.artifact_id = await acreate_progress_artifact(
-            progress=0.0 if self.total else 100.0,
-            key="change-of-address-progress",
-            description=f"Cases handled of {self.total}",
-        )
-
-    async def advance(self) -> None:
-        self.done += 1
-        if self.artifact_id and (self.done % self._step == 0 or self.done == self.total):
-            await aupdate_progress_artifact(self.artifact_id, 100.0 * self.done / self.total)

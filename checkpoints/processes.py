@@ -1,0 +1,84 @@
+"""The processes this installation runs: loaded by module name from the settings.
+
+checkpoints/ names no process: a process package registers itself when its module is
+imported (`register(process)` at the bottom of its module), and the modules to import
+are a setting (RPA_PROCESSES), so a new process is a new package and one line of
+configuration, not an edit of the machinery.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from typing import Any
+
+from checkpoints.process import Process, ProcessError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODULES: tuple[str, ...] = ("flows.change_of_address.process", "flows.resident_parking")
+
+_REGISTRY: dict[str, Process[Any, Any]] = {}
+_LOADED: set[str] = set()
+_LOCK = threading.RLock()
+
+
+class ProcessNotLoaded(LookupError):
+    """A process name no loaded module declared (its checkpoints wait, untouched)."""
+
+    def __init__(self, name: str, loaded: list[str]) -> None:
+        super().__init__(
+            f"process {name!r} is not loaded here (loaded: {', '.join(loaded) or 'none'}); "
+            "add its module to RPA_PROCESSES"
+        )
+        self.name = name
+
+
+def register(process: Process[Any, Any]) -> Process[Any, Any]:
+    """Check a process and make it known by its name; refuses it when it is declared wrongly."""
+    process.validate()
+    with _LOCK:
+        known = _REGISTRY.get(process.name)
+        if known is not None and known is not process:
+            raise ProcessError(process.name, "two processes have this name")
+        _REGISTRY[process.name] = process
+    return process
+
+
+def load(modules: tuple[str, ...] | list[str] | None = None) -> dict[str, Process[Any, Any]]:
+    """Import the process modules (once each) and return every registered process."""
+    if modules is None:
+        from config.settings import get_settings
+
+        modules = tuple(get_settings().processes) or DEFAULT_MODULES
+    with _LOCK:
+        for module in modules:
+            if module in _LOADED:
+                continue
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name and module.startswith(exc.name):
+                    raise ProcessError(module, f"no module {module!r} (RPA_PROCESSES)") from None
+                raise
+            _LOADED.add(module)
+        return dict(_REGISTRY)
+
+
+def get(name: str) -> Process[Any, Any]:
+    """The loaded process of this name; ProcessNotLoaded when there is none."""
+    found = load().get(name)
+    if found is None:
+        raise ProcessNotLoaded(name, sorted(_REGISTRY))
+    return found
+
+
+def find(name: str) -> Process[Any, Any] | None:
+    """The loaded process of this name, or None."""
+    return load().get(name)
+
+
+def names() -> list[str]:
+    """The names of the loaded processes, in load order."""
+    return list(load())

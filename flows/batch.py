@@ -1,0 +1,369 @@
+"""process_cases: the batch run of any process declared with the process API.
+
+The same steps for every process, in the same order as the change-of-address batch:
+claim the case for this batch, read it (with its look-ups), route it through the
+process's rules, and then either let the robot do the work (journalled before and
+after) or store a checkpoint, mark the case in progress and start its waiting run.
+A system fault is retried; when retries run out the case goes to a person as a
+`system.failed` checkpoint. A business refusal goes to a person at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from playwright.async_api import Error as PlaywrightError
+from prefect import flow, get_run_logger, runtime, task
+from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.client.schemas.objects import State, TaskRun
+
+from checkpoints import processes
+from checkpoints.models import Checkpoint
+from checkpoints.process import Process, Reason, RuleSettings, Text
+from checkpoints.store.claims import holder_name
+from checkpoints.store.db import StoreUnavailable
+from checkpoints.store.repository import CheckpointStore
+from config.settings import Settings, get_settings
+from domain.change_of_address import CaseOutcome
+from flows.checkpoint import start_checkpoint_run
+from flows.common import open_store, target_for
+from flows.crashpoints import crash_point
+from flows.runtime import ACTING, DONE, open_checkpoint, rule_settings
+from flows.summary import BatchSummary, Progress
+from robots.errors import BusinessError, SystemFault, error_code
+from robots.pool import RobotPool
+from robots.session import BrowserSession
+
+BATCH_FLOW = "process-cases"
+
+
+def batch_deployment(process: Process[Any, Any]) -> str:
+    """The `flow/deployment` name of a process's batch runs (`rpa run`, `rpa up`)."""
+    own: str | None = getattr(process, "batch_deployment", None)
+    return own or f"{BATCH_FLOW}/{process.name}"
+
+
+def progress_key(process: str) -> str:
+    """The key of a batch's progress artifact (what `rpa run` shows while it waits)."""
+    return f"{process}-progress"
+
+
+_FAILED = Text(
+    da="Robotten kunne ikke gøre sagen færdig ({code}): {detail}. En person skal se sagen i "
+    "sagssystemet og afgøre den.",
+    en="The robot could not finish the case ({code}): {detail}. A person must look at the "
+    "case in the case system and decide it.",
+)
+
+
+@dataclass
+class _Batch:
+    """What the tasks of one batch share."""
+
+    process: Process[Any, Any]
+    pool: RobotPool[Any]
+    session: BrowserSession
+    rules: dict[str, RuleSettings]
+    settings: Settings
+    store: CheckpointStore
+    target_url: str
+    holder: str = field(default_factory=lambda: holder_name(str(runtime.flow_run.id)))
+
+    def key(self, case_id: str) -> str:
+        return self.process.journal_key(case_id)
+
+
+_BATCH: ContextVar[_Batch] = ContextVar("rpa_process_batch")
+
+
+def _is_system_fault(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry only when the system failed; business reasons go to a person at once."""
+    return isinstance(state.data, SystemFault | PlaywrightError | StoreUnavailable)
+
+
+@task(name="list-open-cases", retries=2, retry_delay_seconds=[2, 10])
+async def list_open_cases(limit: int | None) -> list[str]:
+    """Log in and list the open cases of the process."""
+    batch = _BATCH.get()
+    assert batch.process.inbox is not None
+    return await batch.process.inbox(batch.pool.lane(0).robot, limit)
+
+
+@task(name="handle-case", task_run_name="case {case_id}", retry_condition_fn=_is_system_fault)
+async def handle_case(case_id: str, lane: int) -> CaseOutcome:
+    """Read and route one case; do the work when routine, else set it aside for a person."""
+    batch = _BATCH.get()
+    process = batch.process
+    robot = batch.pool.lane(lane).robot
+    started = time.monotonic()
+    assert process.reader is not None
+    case = await process.reader(robot, case_id)
+    crash_point("case.read", case_id)
+    if case.status != "open":
+        get_run_logger().info("Case %s is %s now; left alone", case_id, case.status)
+        return CaseOutcome(case_id=case_id, result="skipped")
+    held = batch.store.active_for_case(case_id, process.name)
+    if held is not None:
+        return await _keep_aside(robot, held, started)
+    reasons = process.route(case, batch.rules, batch.settings.locale)
+    crash_point("case.routed", case_id)
+    if reasons:
+        return await _set_aside(robot, case, reasons, started)
+    batch.store.record_reading(case, [], process=process.name)
+    decided = process.routine(case)
+    batch.store.record(
+        batch.key(case_id),
+        ACTING,
+        {"decision": decided.kind, "fingerprint": decided.fingerprint, "basis": "routine"},
+    )
+    try:
+        outcome = await process.handlers[decided.kind](robot, case, decided)
+    except BusinessError as exc:
+        refused = Reason(rule_id="robot.refused", message=str(exc), details={"code": exc.code})
+        return await _set_aside(robot, case, [refused], started)
+    crash_point("case.registered", case_id)
+    batch.store.record(
+        batch.key(case_id), DONE, {"decided_by": None, **outcome.model_dump(mode="json")}
+    )
+    get_run_logger().info(
+        "Case %s: %s (%s)", case_id, outcome.action, ", ".join(outcome.references)
+    )
+    return CaseOutcome(
+        case_id=case_id,
+        result="done",
+        action=outcome.action,
+        references=outcome.references,
+        robot_seconds=time.monotonic() - started,
+    )
+
+
+async def _set_aside(robot: Any, case: Any, reasons: list[Reason], started: float) -> CaseOutcome:
+    """Store the checkpoint, then mark the case in progress, then start its waiting run."""
+    batch = _BATCH.get()
+    shot = await batch.session.screenshot(robot.page, f"{case.case_id}-checkpoint")
+    checkpoint = open_checkpoint(
+        batch.store,
+        batch.process,
+        case,
+        reasons,
+        batch.settings,
+        screenshot=str(shot) if shot else None,
+        target_url=batch.target_url,
+    )
+    crash_point("checkpoint.stored", case.case_id)
+    assert batch.process.set_aside is not None
+    await batch.process.set_aside(robot, case)
+    crash_point("case.marked_in_progress", case.case_id)
+    if checkpoint.flow_run_id is None:
+        await start_checkpoint_run(batch.store, checkpoint.checkpoint_id, batch.target_url)
+    crash_point("checkpoint.run_started", case.case_id)
+    get_run_logger().info(
+        "Case %s set aside for a person (checkpoint %s): %s",
+        case.case_id,
+        checkpoint.checkpoint_id,
+        ", ".join(r.rule_id for r in reasons),
+    )
+    return CaseOutcome(
+        case_id=case.case_id,
+        result="set_aside",
+        reasons=reasons,
+        robot_seconds=time.monotonic() - started,
+    )
+
+
+async def _keep_aside(robot: Any, checkpoint: Checkpoint, started: float) -> CaseOutcome:
+    """Finish setting aside a case that already has its checkpoint (idempotent steps)."""
+    batch = _BATCH.get()
+    assert batch.process.set_aside is not None
+    await batch.process.set_aside(robot, checkpoint.case)
+    if checkpoint.flow_run_id is None:
+        await start_checkpoint_run(batch.store, checkpoint.checkpoint_id, batch.target_url)
+    return CaseOutcome(
+        case_id=checkpoint.case_id,
+        result="set_aside",
+        reasons=checkpoint.reasons,
+        robot_seconds=time.monotonic() - started,
+    )
+
+
+@flow(name=BATCH_FLOW, persist_result=True)
+async def process_cases(
+    process: str,
+    target_url: str | None = None,
+    limit: int | None = None,
+    concurrency: int | None = None,
+) -> BatchSummary:
+    """Handle every open case of one process in the case system."""
+    logger = get_run_logger()
+    settings = get_settings()
+    declared = processes.get(process)
+    if declared.own_runtime or declared.robot is None:
+        raise ValueError(f"process {process!r} has its own batch flow; run it by its name")
+    target = target_for(settings, target_url)
+    lanes = concurrency or settings.browser.concurrency
+    rules = rule_settings(settings, declared)
+    started = time.monotonic()
+    store = open_store(settings)  # first: when it cannot be reached, no case is touched
+    make = declared.robot
+    async with (
+        BrowserSession(settings.browser, settings.artifacts_dir) as session,
+        RobotPool(session, lanes, lambda page: make(page, target)) as pool,
+    ):
+        token = _BATCH.set(_Batch(declared, pool, session, rules, settings, store, target.base_url))
+        try:
+            case_ids = await list_open_cases(limit)
+            logger.info(
+                "%s: %d open cases at %s, %d lanes", process, len(case_ids), target.base_url, lanes
+            )
+            outcomes = await _work_through(case_ids, pool, session)
+        finally:
+            _BATCH.reset(token)
+            store.close()
+    summary = BatchSummary(
+        target_url=target.base_url,
+        concurrency=lanes,
+        wall_seconds=time.monotonic() - started,
+        outcomes=outcomes,
+    )
+    for line in summary.lines():
+        logger.info("%s", line)
+    await acreate_table_artifact(
+        key=f"{process}-batch", table=summary.table(), description=summary.headline()
+    )
+    await acreate_markdown_artifact(
+        key=f"{process}-summary", markdown="\n".join(summary.lines()).replace("\n", "\n\n")
+    )
+    return summary
+
+
+async def _work_through(
+    case_ids: list[str], pool: RobotPool[Any], session: BrowserSession
+) -> list[CaseOutcome]:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for case_id in case_ids:
+        queue.put_nowait(case_id)
+    outcomes: list[CaseOutcome] = []
+    progress = Progress(len(case_ids), key=progress_key(_BATCH.get().process.name))
+    await progress.start()
+
+    async def lane_worker(index: int) -> None:
+        while not queue.empty():
+            case_id = queue.get_nowait()
+            outcomes.append(await _run_case(case_id, index, pool, session))
+            await progress.advance()
+
+    await asyncio.gather(*(lane_worker(lane.index) for lane in pool.lanes))
+    order = {case_id: n for n, case_id in enumerate(case_ids)}
+    return sorted(outcomes, key=lambda o: order[o.case_id])
+
+
+async def _run_case(
+    case_id: str, index: int, pool: RobotPool[Any], session: BrowserSession
+) -> CaseOutcome:
+    """One case, claimed for this batch while it is worked (two batches never share one)."""
+    batch = _BATCH.get()
+    key = batch.key(case_id)
+    try:
+        holder = batch.store.claim(key, batch.holder)
+    except StoreUnavailable as exc:
+        get_run_logger().error("Case %s left open and untouched: %s", case_id, exc)
+        return CaseOutcome(
+            case_id=case_id, result="failed", error=f"store.unavailable: {exc}; left untouched"
+        )
+    if holder is not None:
+        get_run_logger().info(
+            "Case %s is worked by another batch (%s); left to it", case_id, holder
+        )
+        return CaseOutcome(case_id=case_id, result="skipped")
+    try:
+        return await _work_case(case_id, index, pool, session)
+    finally:
+        with contextlib.suppress(StoreUnavailable):
+            batch.store.release(key, batch.holder)
+
+
+async def _work_case(
+    case_id: str, index: int, pool: RobotPool[Any], session: BrowserSession
+) -> CaseOutcome:
+    lane = pool.lane(index)
+    delays = _BATCH.get().settings.retry_delays_s
+    handle = handle_case.with_options(retries=len(delays), retry_delay_seconds=delays)
+    await session.start_case(lane.context)
+    call: Any = handle(case_id, index, return_state=True)
+    state = cast(State[CaseOutcome], await call)
+    if state.is_completed():
+        await session.end_case(lane.context, case_id, failed=False)
+        outcome: CaseOutcome = await state.aresult()
+        return outcome
+    result = await state.aresult(raise_on_failure=False)
+    error = result if isinstance(result, BaseException) else None
+    code = error_code(error) if error is not None else "system.unknown"
+    detail = f"{type(error).__name__}: {error}" if error else (state.message or "no error given")
+    screenshot = await session.screenshot(lane.page, f"{case_id}-failed")
+    await session.end_case(lane.context, case_id, failed=True)
+    lane.robot.logged_in = False  # start the next case from a clean login
+    handed = await _hand_over(lane.robot, case_id, code, detail, screenshot)
+    get_run_logger().error("Case %s failed (%s: %s); %s", case_id, code, detail, handed)
+    return CaseOutcome(
+        case_id=case_id,
+        result="failed",
+        error=f"{code}: {detail}; {handed}",
+        screenshot=str(screenshot) if screenshot else None,
+    )
+
+
+async def _hand_over(
+    robot: Any, case_id: str, code: str, detail: str, screenshot: Path | None
+) -> str:
+    """A case the robot could not finish goes to a person (`system.failed`), never nowhere.
+
+    Only when the robot can still read the case: a checkpoint holds the case as read, so
+    a case that cannot be read stays open in the case system for the next run (and the
+    journal says the robot stopped).
+    """
+    batch = _BATCH.get()
+    process = batch.process
+    message = _FAILED.get(batch.settings.locale).format(code=code, detail=detail)
+    reason = Reason(rule_id="system.failed", message=message, details={"code": code})
+    try:
+        batch.store.record(batch.key(case_id), "robot.failed", {"code": code})
+    except StoreUnavailable as exc:
+        return f"left open, the store is unavailable ({exc}); the next run takes it"
+    try:
+        assert process.reader is not None
+        case = await process.reader(robot, case_id)
+    except Exception as exc:  # the system that just failed may still be failing
+        get_run_logger().info("Case %s could not be read for a person either: %s", case_id, exc)
+        return "left open in the case system (it could not be read); the next run takes it"
+    try:
+        checkpoint = open_checkpoint(
+            batch.store,
+            process,
+            case,
+            [reason],
+            batch.settings,
+            screenshot=str(screenshot) if screenshot else None,
+            target_url=batch.target_url,
+        )
+    except StoreUnavailable as exc:
+        return f"left open and untouched, the store is unavailable ({exc}); the next run takes it"
+    try:
+        assert process.set_aside is not None
+        await process.set_aside(robot, case)
+        if checkpoint.flow_run_id is None:
+            await start_checkpoint_run(batch.store, checkpoint.checkpoint_id, batch.target_url)
+    except Exception as exc:
+        get_run_logger().warning(
+            "Case %s: checkpoint %s is stored, but the case could not be marked in progress "
+            "(%s); `rpa up` starts its waiting run",
+            case_id,
+            checkpoint.checkpoint_id,
+            exc,
+        )
+    return f"handed to a person as checkpoint {checkpoint.checkpoint_id}"
