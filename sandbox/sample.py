@@ -2,6 +2,8 @@
 
 About 60% of the cases are plainly routine, about 20% carry free-text remarks,
 and the rest are unusual (every rule of the contract has a case from 36 cases on).
+Resident parking adds zones, vehicles, permits and a dozen permit applications
+(_parking_sample.py), built afterwards so the notifications stay the same.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from faker import Faker
 
+from sandbox._parking_sample import add_parking
 from sandbox._population import PLACES, Person, Register
 
 _TZ = ZoneInfo("Europe/Copenhagen")
@@ -52,7 +55,7 @@ _REMARK_PATTERN = ("plain", 0, "plain", 1, 2, "long")
 
 
 def generate_sample(n_cases: int, *, seed: int = 7, today: date | None = None) -> dict[str, Any]:
-    """A seed dict in the contract's shape, deterministic for (n_cases, seed, today)."""
+    """A seed dict in the contracts' shape, deterministic for (n_cases, seed, today)."""
     if n_cases < 0:
         raise ValueError(f"n_cases must be 0 or more, not {n_cases}")
     today = today or date.today()
@@ -66,8 +69,13 @@ def generate_sample(n_cases: int, *, seed: int = 7, today: date | None = None) -
     notifications.sort(key=lambda n: (datetime.fromisoformat(n["received_at"]), n["reporter_cpr"]))
     for number, notification in enumerate(notifications, start=101):
         notification["case_id"] = f"FLY-{today.year}-{number:06d}"
+    parking = add_parking(register, notifications, today=today, seed=seed)
     addresses, residents = register.as_seed_parts()
-    return {"addresses": addresses, "residents": residents, "notifications": notifications}
+    return {
+        "addresses": addresses,
+        "residents": residents,
+        "notifications": notifications,
+    } | parking
 
 
 def _plan(n_cases: int, rng: Random) -> list[str]:
