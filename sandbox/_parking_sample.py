@@ -1,7 +1,7 @@
 """Resident parking sample data: zones, vehicles, permits and a dozen applications.
 
 Three applications are plainly routine; each of the others trips exactly one of the
-rules a resident parking process will have (named in PERMIT_KINDS). Built after the
+resident parking rules (PERMIT_KINDS, by the ids flows/resident_parking uses). Built after the
 change-of-address notifications, with a random stream of its own, so the sample's
 notifications are the same with or without it.
 """
@@ -26,10 +26,10 @@ PERMIT_KINDS: tuple[tuple[str, str | None], ...] = (
     ("routine.renewal", None),  # plate typed with spaces; last year's permit has run out
     ("remarks", "remarks.present"),
     ("remarks.hidden", "remarks.present"),  # zero-width characters only
-    ("vehicle.not_theirs", "vehicle.not_owned_or_used"),
-    ("vehicle.heavy", "vehicle.over_3500_kg"),
-    ("zone.other", "zone.not_where_they_live"),
-    ("vehicle.unknown", "vehicle.not_found"),
+    ("vehicle.not_theirs", "vehicle.not_applicants"),
+    ("vehicle.heavy", "vehicle.too_heavy"),
+    ("zone.other", "address.outside_zone"),
+    ("vehicle.unknown", "vehicle.unknown"),
     ("permit.active", "permit.already_active"),
     ("invalid.plate", "data.invalid"),
     ("invalid.start_date", "data.invalid"),

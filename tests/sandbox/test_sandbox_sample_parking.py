@@ -51,17 +51,17 @@ def classify(sample: dict[str, Any]) -> list[set[str]]:
             continue
         vehicle = vehicles.get(plate)
         if vehicle is None:
-            fired.add("vehicle.not_found")
+            fired.add("vehicle.unknown")
         else:
             if a["applicant_cpr"] not in (vehicle["owner_cpr"], vehicle["user_cpr"]):
-                fired.add("vehicle.not_owned_or_used")
+                fired.add("vehicle.not_applicants")
             if vehicle["total_weight_kg"] > 3500:
-                fired.add("vehicle.over_3500_kg")
+                fired.add("vehicle.too_heavy")
         person = people.get(a["applicant_cpr"])
         if person is None or person["name"] != a["applicant_name"]:
             fired.add("applicant.unknown")
         elif zones.get(person["address_id"]) != a["zone"]:
-            fired.add("zone.not_where_they_live")
+            fired.add("address.outside_zone")
         for permit in sample["permits"]:
             ends = date.fromisoformat(permit["valid_to"])
             if _plate(permit["plate"]) == plate and ends >= min(start, TODAY):
