@@ -183,3 +183,16 @@ def test_parking_changes_are_replayed_after_a_restart(tmp_path: Path) -> None:
     # And it keeps logging: a third start sees the later change too.
     again.parking.mark_in_progress(permit_seeds.LEASED)
     assert _started(path).parking.get(permit_seeds.LEASED).status == "in_progress"
+
+
+def test_the_contracts_example_loads_as_written() -> None:
+    contract = Path(__file__).parents[2] / "docs" / "contracts" / "resident_parking.md"
+    example = contract.read_text(encoding="utf-8").split("```json", 1)[1].split("```", 1)[0]
+    seed = parse_seed(json.loads(example), source=contract.name)
+    assert seed.addresses[0].parking_zone == "A"
+    assert seed.vehicles[0].total_weight_kg == 1500
+    assert seed.permit_applications[0].plate == "AB 12 345"
+    assert seed.permits[0].valid_from == date(2026, 1, 1)
+    store = Store(seed)
+    assert store.parking.find_vehicle("ab12345") is not None
+    assert [p.permit_id for p in store.parking.permits_for("AB 12 345")] == ["BP-000001"]
