@@ -354,6 +354,13 @@ def test_a_maintenance_page_or_changed_layout_is_a_fault_not_not_found(
     inject(sandbox_url, path_prefix="/parkering", kind="layout", aria_label="Ansøgninger")
     with pytest.raises(UnexpectedPage, match="parking inbox"):
         run(robot.open_case_ids)
+    inject(sandbox_url, path_prefix="/parkering/", kind="layout", test_id="status")
+    with pytest.raises(UnexpectedPage, match="application page has no status"):
+        run(robot.read_application, ps.ROUTINE)
+    inject(sandbox_url, path_prefix="/parkering/", method="GET", status=500)
+    with pytest.raises(HttpFault, match="500"):
+        run(robot.reject, ps.HEAVY, "For tung")
+    assert application_state(sandbox_url, ps.HEAVY)["status"] == "open"
 
 
 def test_an_error_reading_the_register_before_issuing_issues_nothing(
