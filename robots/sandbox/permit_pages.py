@@ -73,6 +73,7 @@ class _Sent:
         self.name = name
 
     def one(self, test_id: str) -> str:
+        """The text of the one element with this test id; absent or twice fails closed."""
         try:
             value = text_by_test_id(self.html, test_id)
         except ValueError as exc:
@@ -82,9 +83,11 @@ class _Sent:
         return value
 
     def all(self, test_id: str) -> list[str]:
+        """The text of every element with this test id, in page order."""
         return texts_by_test_id(self.html, test_id)
 
     def has(self, test_id: str) -> bool:
+        """True when the page has an element with this test id."""
         return bool(self.all(test_id))
 
     def rows(self, test_ids: dict[str, str]) -> list[dict[str, str]]:
