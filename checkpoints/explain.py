@@ -15,12 +15,14 @@ _DECISIONS = {
         "edit": "godkendte sagen med rettelser",
         "manual": "sendte sagen til manuel behandling",
         "contact_citizen": "besluttede at kontakte borgeren",
+        "reject": "afviste sagen",
     },
     "en": {
         "approve": "approved the robot's proposal",
         "edit": "approved the case with corrections",
         "manual": "sent the case to manual handling",
         "contact_citizen": "decided to contact the citizen",
+        "reject": "rejected the case",
     },
 }
 _OUTCOMES = {
@@ -63,6 +65,8 @@ def _t(locale: Locale, da: str, en: str) -> str:
 
 
 def _read(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    if "facts" in data:
+        return _read_facts(data, locale)
     movers = data.get("movers")
     if not movers:
         problems = ", ".join(p["field"] for p in data.get("problems", [])) or "?"
@@ -90,6 +94,60 @@ def _read(data: dict[str, Any], actor: str, locale: Locale) -> str:
         f"{data['new_address']} pr. {data['move_date']}.{remark_text}",
         f"The robot read the notification: {who} move from {data['old_address']} to "
         f"{data['new_address']} as of {data['move_date']}.{remark_text}",
+    )
+
+
+def _read_facts(data: dict[str, Any], locale: Locale) -> str:
+    """What the robot read of a case of any process: its facts, as the process shows them."""
+    facts = "; ".join(f"{f['label']}: {f['value']}" for f in data.get("facts", []))
+    problems = ", ".join(p["field"] for p in data.get("problems", []))
+    lines = [_t(locale, f"Robotten læste sagen: {facts}.", f"The robot read the case: {facts}.")]
+    if problems:
+        lines.append(
+            _t(
+                locale,
+                f"Disse felter var ikke gyldige: {problems}.",
+                f"These fields were not valid: {problems}.",
+            )
+        )
+    remarks = data.get("remarks_chars", 0)
+    if remarks:
+        lines.append(
+            _t(
+                locale,
+                f"Borgeren skrev en bemærkning ({remarks} tegn).",
+                f"The citizen wrote a remark ({remarks} characters).",
+            )
+        )
+    return "\n".join(lines)
+
+
+def _acting(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    by = data.get("decided_by")
+    basis = (
+        _t(locale, f"som {by} afgjorde", f"as {by} decided")
+        if by
+        else _t(locale, "som reglerne godkendte", "as the rules cleared it")
+    )
+    what = _DECISIONS[locale].get(str(data.get("decision")), str(data.get("decision")))
+    return _t(
+        locale,
+        f"Robotten gik i gang med at udføre afgørelsen ({what}), {basis}.",
+        f"The robot began carrying out the decision ({what}), {basis}.",
+    )
+
+
+def _done(data: dict[str, Any], actor: str, locale: Locale) -> str:
+    by = data.get("decided_by")
+    after = _t(locale, f" efter {by}s afgørelse", f" as {by} decided") if by else ""
+    refs = ", ".join(str(r) for r in data.get("references", []))
+    refs = f" ({refs})" if refs else ""
+    note = str(data.get("note") or "")
+    return _t(
+        locale,
+        f"Robotten udførte afgørelsen{after}: {data.get('action', '?')}{refs}. {note}".rstrip(),
+        f"The robot carried out the decision{after}: {data.get('action', '?')}{refs}. "
+        f"{note}".rstrip(),
     )
 
 
@@ -286,6 +344,8 @@ _RENDERERS: dict[str, Callable[[dict[str, Any], str, Locale], str]] = {
     "checkpoint.opened": _opened,
     "decision.recorded": _decision,
     "robot.registering": _registering,
+    "robot.acting": _acting,
+    "robot.done": _done,
     "robot.closing": _closing,
     "robot.failed": _robot_failed,
     "robot.registered": _registered,

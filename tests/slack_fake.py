@@ -51,6 +51,7 @@ class SlackFake:
     """State of the fake workspace and the calls made to it."""
 
     members: list[str] = field(default_factory=lambda: ["UJENS", "UMETTE"])
+    group_members: dict[str, list[str]] = field(default_factory=dict)  # by user group id
     names: dict[str, str] = field(
         default_factory=lambda: {"UJENS": "Jens Hansen", "UMETTE": "Mette Lund", "UEVE": "Eve"}
     )
@@ -152,7 +153,8 @@ class SlackFake:
                 {},
             )
         if method == "usergroups.users.list":
-            return 200, {"ok": True, "users": list(self.members)}, {}
+            users = self.group_members.get(str(args.get("usergroup")), self.members)
+            return 200, {"ok": True, "users": list(users)}, {}
         if method == "conversations.members":
             return (
                 200,

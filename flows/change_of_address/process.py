@@ -206,6 +206,7 @@ change_of_address = ChangeOfAddress(
         CONTACT_CITIZEN: "awaiting_citizen",
     },
 )
+change_of_address.case_link = lambda base_url, case_id: f"{base_url.rstrip('/')}/sager/{case_id}"
 for _rule in RULES.values():
     change_of_address.add_rule(
         ProcessRule(

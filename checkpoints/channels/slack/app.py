@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -35,7 +35,7 @@ from checkpoints.channels.slack.blocks import (
 from checkpoints.channels.slack.delivery import SlackDelivery
 from checkpoints.models import DecisionKind
 from checkpoints.service import DecisionError, DecisionService
-from checkpoints.store.repository import AlreadyDecided, CheckpointNotFound
+from checkpoints.store.repository import AlreadyDecided, CheckpointNotFound, journal_key
 from config.settings import SlackSettings
 
 log = logging.getLogger(__name__)
@@ -49,28 +49,32 @@ class Deciders:
         client: WebClient,
         settings: SlackSettings,
         clock: Callable[[], float] = time.monotonic,
+        *,
+        groups: Mapping[str, str] | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
         self.clock = clock
-        self._members: frozenset[str] = frozenset()
-        self._read_at: float | None = None
+        self.groups = dict(groups or {})
+        """A process's own deciders (a user group) by process name; else the global ones."""
+        self._members: dict[str | None, frozenset[str]] = {}
+        self._read_at: dict[str | None, float] = {}
         self._lock = threading.Lock()
 
-    def allowed(self, user_id: str) -> bool:
-        """True when the user is a member now (as of the last few minutes)."""
+    def allowed(self, user_id: str, process: str | None = None) -> bool:
+        """True when the user may decide the process's cases now (as of a few minutes ago)."""
+        group = self.groups.get(process) if process else None
         with self._lock:
-            stale = self._read_at is None or (
-                self.clock() - self._read_at >= self.settings.authz_cache_s
-            )
-            if stale:
-                self._members = frozenset(self._read_members())
-                self._read_at = self.clock()
-            return user_id in self._members
+            read_at = self._read_at.get(group)
+            if read_at is None or self.clock() - read_at >= self.settings.authz_cache_s:
+                self._members[group] = frozenset(self._read_members(group))
+                self._read_at[group] = self.clock()
+            return user_id in self._members[group]
 
-    def _read_members(self) -> list[str]:
-        if self.settings.deciders_usergroup:
-            response = self.client.usergroups_users_list(usergroup=self.settings.deciders_usergroup)
+    def _read_members(self, group: str | None) -> list[str]:
+        group = group or self.settings.deciders_usergroup
+        if group:
+            response = self.client.usergroups_users_list(usergroup=group)
             return list(response.get("users", []))
         channel = self.settings.deciders_channel or self.settings.channel or ""
         members: list[str] = []
@@ -115,10 +119,15 @@ class SlackChannel:
     def permitted(self, client: WebClient, body: dict[str, Any]) -> str | None:
         """The clicked checkpoint's id when the user may decide; else refuse and None."""
         checkpoint_id: str = body["actions"][0]["value"]
-        if self.deciders.allowed(body["user"]["id"]):
+        if self.allowed(body["user"]["id"], checkpoint_id):
             return checkpoint_id
         self.refuse(client, body, checkpoint_id)
         return None
+
+    def allowed(self, user_id: str, checkpoint_id: str) -> bool:
+        """True when the user may decide this checkpoint (its process's deciders)."""
+        process = self.store.get(checkpoint_id).process if self.deciders.groups else None
+        return self.deciders.allowed(user_id, process)
 
     def refuse(self, client: WebClient, body: dict[str, Any], checkpoint_id: str) -> None:
         """Tell an outsider no, and journal the attempt."""
@@ -126,7 +135,7 @@ class SlackChannel:
         try:
             checkpoint = self.store.get(checkpoint_id)
             self.store.record(
-                checkpoint.case_id,
+                journal_key(checkpoint.process, checkpoint.case_id),
                 "decision.refused",
                 {"checkpoint_id": checkpoint_id, "channel": "slack", "user": user},
                 actor=f"slack:{user}",
@@ -271,7 +280,7 @@ def register(app: App, channel: SlackChannel) -> None:
     ) -> None:
         checkpoint_id = view["private_metadata"]
         reason = submitted_values(view).get("reason", "")
-        if not channel.deciders.allowed(body["user"]["id"]):
+        if not channel.allowed(body["user"]["id"], checkpoint_id):
             ack(response_action="errors", errors={"reason": reply("refused", channel.locale)})
             channel.refuse(client, body, checkpoint_id)
             return
@@ -300,7 +309,7 @@ def register(app: App, channel: SlackChannel) -> None:
         checkpoint_id = view["private_metadata"]
         values = submitted_values(view)
         first_field = next(iter(values), "comment")
-        if not channel.deciders.allowed(body["user"]["id"]):
+        if not channel.allowed(body["user"]["id"], checkpoint_id):
             ack(response_action="errors", errors={first_field: reply("refused", channel.locale)})
             channel.refuse(client, body, checkpoint_id)
             return

@@ -13,7 +13,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.error import URLError
@@ -28,6 +28,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from checkpoints import processes
 from checkpoints.channels.slack.blocks import Locale, checkpoint_message, outcome_text, reply
 from checkpoints.models import Checkpoint
 from checkpoints.store import outbox
@@ -98,8 +99,9 @@ class Links:
         """The case's page in the case system."""
         if self._case_url is not None:
             return self._case_url(checkpoint)
-        if checkpoint.target_url:
-            return f"{checkpoint.target_url.rstrip('/')}/sager/{checkpoint.case_id}"
+        process = processes.find(checkpoint.process)
+        if checkpoint.target_url and process is not None and process.case_link is not None:
+            return process.case_link(checkpoint.target_url, checkpoint.case_id)
         return None
 
     def run(self, checkpoint: Checkpoint) -> str | None:
@@ -120,10 +122,13 @@ class SlackDelivery:
         *,
         locale: Locale = "da",
         links: Links | None = None,
+        channels: Mapping[str, str] | None = None,
     ) -> None:
         self.store = store
         self.client = client
         self.settings = settings
+        self.channels = dict(channels or {})
+        """A process's own channel by process name (RPA_PROCESS_SETTINGS); else the one."""
         self.locale = locale
         self.links = links or Links()
         self.outbox = store.outbox(CHANNEL)
@@ -171,7 +176,7 @@ class SlackDelivery:
         The caller marks it sent. An entry tried before is looked for first.
         """
         checkpoint = self.store.get(post.checkpoint_id)
-        channel = self.settings.channel or ""
+        channel = self.channels.get(checkpoint.process) or self.settings.channel or ""
         if post.kind == outbox.POST:
             found = self._find(post, channel) if post.attempts else None
             if found is not None:

@@ -50,8 +50,18 @@ def assemble(
         settings.store_url, full_cpr=settings.checkpoints.journal_full_cpr
     )
     client = make_client(slack)
+    own = settings.process_settings
+    channels = {name: p.slack_channel for name, p in own.items() if p.slack_channel}
+    groups = {
+        name: p.slack_deciders_usergroup for name, p in own.items() if p.slack_deciders_usergroup
+    }
     delivery = SlackDelivery(
-        store, client, slack, locale=settings.locale, links=Links(prefect_ui_url)
+        store,
+        client,
+        slack,
+        locale=settings.locale,
+        links=Links(prefect_ui_url),
+        channels=channels,
     )
     channel = SlackChannel(
         service=DecisionService(
@@ -60,7 +70,7 @@ def assemble(
             four_eyes_edits=settings.checkpoints.four_eyes_edits,
         ),
         delivery=delivery,
-        deciders=Deciders(client, slack),
+        deciders=Deciders(client, slack, groups=groups),
         locale=settings.locale,
     )
     app = build_app(slack, channel, client, process_before_response=process_before_response)
