@@ -200,4 +200,3 @@ def test_only_the_process_deciders_may_decide_its_cases(
     assert decision.kind == "approve"
     journal = store.journal(parking.journal_key(checkpoint.case_id))
     assert [e.kind for e in journal if e.kind == "decision.refused"] == ["decision.refused"]
-

@@ -28,11 +28,11 @@ from pydantic import SecretStr
 from checkpoints.channels.slack.blocks import _T, SECTION_LIMIT, checkpoint_message
 from checkpoints.clearance import route_case
 from checkpoints.models import Checkpoint
-from flows.change_of_address.process import case_summary
 from checkpoints.rules import RULE_IDS
 from config.rules import ChangeOfAddressRules, load_rules_config
 from domain.change_of_address import CaseFile
 from domain.text import terminal_safe
+from flows.change_of_address.process import case_summary
 from flows.common import proposal_for
 from robots.sandbox.actions import CaseSystemRobot, Target
 from robots.session import BrowserSession
