@@ -82,3 +82,9 @@ def find(name: str) -> Process[Any, Any] | None:
 def names() -> list[str]:
     """The names of the loaded processes, in load order."""
     return list(load())
+
+
+def unregister(name: str) -> None:
+    """Forget a registered process (for tools and tests that declare one for a while)."""
+    with _LOCK:
+        _REGISTRY.pop(name, None)

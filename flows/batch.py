@@ -95,6 +95,36 @@ async def list_open_cases(limit: int | None) -> list[str]:
     return await batch.process.inbox(batch.pool.lane(0).robot, limit)
 
 
+@task(name="confirm-stopped-work", retries=2, retry_delay_seconds=[2, 10])
+async def confirm_stopped_work(open_case_ids: list[str]) -> list[str]:
+    """Journals of this process that stop at an announced action of a case no longer open.
+
+    A run stopped between acting and journalling leaves that gap; the case has left the
+    inbox, so the next batch reads it here and records how it ended. Open ones are
+    finished by handle_case itself (every carry-out reads before it writes).
+    """
+    batch = _BATCH.get()
+    process = batch.process
+    prefix = process.journal_key("")
+    robot = batch.pool.lane(0).robot
+    ends = set(process.end_status.values())
+    confirmed = []
+    for entry in batch.store.unfinished((ACTING,)):
+        case_id = entry.case_id.removeprefix(prefix)
+        if not entry.case_id.startswith(prefix) or case_id in open_case_ids:
+            continue
+        assert process.reader is not None
+        case = await process.reader(robot, case_id)
+        if case.status in ends:
+            batch.store.record(entry.case_id, "robot.confirmed", {"case_status": case.status})
+            confirmed.append(case_id)
+    if confirmed:
+        get_run_logger().info(
+            "Confirmed %d cases a stopped run had done: %s", len(confirmed), ", ".join(confirmed)
+        )
+    return confirmed
+
+
 @task(name="handle-case", task_run_name="case {case_id}", retry_condition_fn=_is_system_fault)
 async def handle_case(case_id: str, lane: int) -> CaseOutcome:
     """Read and route one case; do the work when routine, else set it aside for a person."""
@@ -218,6 +248,7 @@ async def process_cases(
         token = _BATCH.set(_Batch(declared, pool, session, rules, settings, store, target.base_url))
         try:
             case_ids = await list_open_cases(limit)
+            await confirm_stopped_work(case_ids)
             logger.info(
                 "%s: %d open cases at %s, %d lanes", process, len(case_ids), target.base_url, lanes
             )
@@ -227,6 +258,7 @@ async def process_cases(
             store.close()
     summary = BatchSummary(
         target_url=target.base_url,
+        process=process,
         concurrency=lanes,
         wall_seconds=time.monotonic() - started,
         outcomes=outcomes,

@@ -14,6 +14,7 @@ class BatchSummary(BaseModel):
     """What one batch run did, case by case."""
 
     target_url: str
+    process: str = Field(default="change-of-address", description="The process batched.")
     concurrency: int
     wall_seconds: float
     outcomes: list[CaseOutcome] = Field(default_factory=list)
@@ -40,9 +41,9 @@ class BatchSummary(BaseModel):
     def headline(self) -> str:
         """One line: the counts."""
         done = (
-            f"{self.count('done')} done by the robot"
-            if self.count("done")
-            else f"{self.count('registered')} registered by the robot"
+            f"{self.count('registered')} registered by the robot"
+            if self.process == "change-of-address"
+            else f"{self.count('done')} done by the robot"
         )
         return (
             f"{self.total} cases: {done}, "

@@ -35,6 +35,7 @@ from config.settings import Settings, get_settings
 from flows.crashpoints import PLAN_ENV, POINTS
 from flows.resume import areconcile
 from sandbox import SandboxServer, parse_seed
+from tests import permit_seeds as permits
 from tests import seeds
 from tests.conftest import sandbox_settings, wait_until
 
@@ -243,3 +244,92 @@ def _paused(flow_run_id: str) -> bool:
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(UUID(flow_run_id)).state
     return state is not None and state.is_paused()
+
+
+# --- the second process: the same kills, the same promise --------------------------------
+
+PARKING_ROUTINE = permits.ROUTINE  # her own car, in her zone
+PARKING_PERSON = permits.HEAVY  # a van over the weight limit: a person decides
+PARKING = "resident-parking"
+
+
+@pytest.fixture
+def parking_sandbox() -> Iterator[SandboxServer]:
+    """A sandbox with one routine permit application and one for a person."""
+    seed = permits.parking_batch()
+    seed["notifications"] = []
+    seed["permit_applications"] = [
+        a for a in seed["permit_applications"] if a["case_id"] in (PARKING_ROUTINE, PARKING_PERSON)
+    ]
+    with SandboxServer(parse_seed(seed), sandbox_settings()) as server:
+        yield server
+
+
+def parking_batch(harness: dict[str, str], url: str) -> subprocess.CompletedProcess[str]:
+    """One resident parking batch, as `rpa run resident-parking` would make it."""
+    return in_a_process(
+        harness,
+        f"""
+        import asyncio
+        from flows.batch import process_cases
+        asyncio.run(process_cases(process={PARKING!r}, target_url={url!r}, concurrency=1))
+        """,
+    )
+
+
+def parking_points() -> dict[str, str]:
+    return {
+        point: PARKING_ROUTINE if case == ROUTINE else PARKING_PERSON
+        for point, case in BATCH_POINTS.items()
+    }
+
+
+@pytest.mark.parametrize("point", [*BATCH_POINTS, *sorted(DECISION_POINTS)])
+def test_a_kill_at_any_step_of_the_second_process_loses_nothing_and_repeats_nothing(
+    harness: dict[str, str], store: CheckpointStore, parking_sandbox: SandboxServer, point: str
+) -> None:
+    url = parking_sandbox.url
+    plan(harness, point, parking_points().get(point, PARKING_PERSON))
+    first = parking_batch(harness, url)
+    if point in BATCH_POINTS:
+        assert first.returncode == -signal.SIGKILL, first.stderr[-2000:]
+        assert fired(harness)
+        again = parking_batch(harness, url)
+        assert again.returncode == 0, again.stderr[-2000:]
+    else:
+        assert first.returncode == 0, first.stderr[-2000:]
+
+    def waiting() -> bool:
+        (checkpoint,) = active(store)
+        return (
+            checkpoint.status == "open"
+            and checkpoint.flow_run_id is not None
+            and _paused(checkpoint.flow_run_id)
+        )
+
+    reconcile_until(store, waiting, "the person's application to wait in a suspended run")
+    (checkpoint,) = active(store)
+    assert checkpoint.process == PARKING
+    decided = decide(harness, checkpoint.checkpoint_id)
+    if point == "decision.stored":
+        assert decided.returncode == -signal.SIGKILL, decided.stderr[-2000:]
+    else:
+        assert decided.returncode == 0, decided.stderr[-2000:]
+    reconcile_until(store, lambda: not active(store), "every decision to be carried out")
+    if point in DECISION_POINTS:
+        assert fired(harness), f"the crash at {point} never happened"
+
+    after = state(url)
+    statuses = {a["case_id"]: a["status"] for a in after["permit_applications"]}
+    assert statuses == {PARKING_ROUTINE: "issued", PARKING_PERSON: "issued"}
+    issued = Counter(p["case_id"] for p in after["permits"] if p["case_id"])
+    assert issued[PARKING_ROUTINE] == 1  # never two permits for one application
+    assert issued[PARKING_PERSON] == 1
+    checkpoints = store.all()
+    applied = [c for c in checkpoints if c.status == "applied"]
+    assert [c.case_id for c in applied] == [PARKING_PERSON]
+    assert all(c.status in ("applied", "superseded") for c in checkpoints)
+    assert store.unfinished(("robot.acting",)) == []  # no journal stops at an announced act
+    assert store.verify_journals()[1] == []
+    kinds = [e.kind for e in store.journal(f"{PARKING}:{PARKING_ROUTINE}")]
+    assert kinds[-1] in ("robot.done", "robot.confirmed")
