@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any
 
+from checkpoints import processes
 from checkpoints.journal import JournalEntry
-
-Locale = Literal["da", "en"]
+from checkpoints.process import Locale, Renderer
 
 _DECISIONS = {
     "da": {
@@ -25,16 +24,6 @@ _DECISIONS = {
         "reject": "rejected the case",
     },
 }
-_OUTCOMES = {
-    "da": {
-        "manual": "Robotten lukkede sagen i sagssystemet som sendt til manuel behandling.",
-        "awaiting_citizen": "Robotten markerede sagen som afventende borgeren.",
-    },
-    "en": {
-        "manual": "The robot closed the case in the case system as sent to manual handling.",
-        "awaiting_citizen": "The robot marked the case as awaiting the citizen.",
-    },
-}
 _HEADER = {
     "da": "Sag {case_id}: hvad der skete, og hvorfor",
     "en": "Case {case_id}: what happened, and why",
@@ -46,13 +35,20 @@ _EMPTY = {
 
 
 def explain(case_id: str, entries: list[JournalEntry], locale: Locale = "da") -> list[str]:
-    """One line (or a few) per journal entry, oldest first, in the given language."""
+    """One line (or a few) per journal entry, oldest first, in the given language.
+
+    Entries of the generic machinery are explained here; the process whose journal this
+    is explains its own kinds of entry (`Process.explains`).
+    """
     if not entries:
         return [_EMPTY[locale].format(case_id=case_id)]
+    key = entries[0].case_id
+    owner = next((p for p in processes.load().values() if p.journal_key(case_id) == key), None)
+    own: dict[str, Renderer] = owner.explainers if owner is not None else {}
     lines = [_HEADER[locale].format(case_id=case_id), ""]
     for entry in entries:
         when = entry.at.strftime("%Y-%m-%d %H:%M UTC")
-        render = _RENDERERS.get(entry.kind, _other)
+        render = own.get(entry.kind) or _RENDERERS.get(entry.kind, _other)
         text = render(entry.data, entry.actor, locale)
         first, *rest = text.splitlines()
         lines.append(f"{when}  {first}")
@@ -65,36 +61,7 @@ def _t(locale: Locale, da: str, en: str) -> str:
 
 
 def _read(data: dict[str, Any], actor: str, locale: Locale) -> str:
-    if "facts" in data:
-        return _read_facts(data, locale)
-    movers = data.get("movers")
-    if not movers:
-        problems = ", ".join(p["field"] for p in data.get("problems", [])) or "?"
-        return _t(
-            locale,
-            "Robotten læste anmeldelsen. Disse felter kunne ikke læses eller var ugyldige: "
-            f"{problems}.",
-            f"The robot read the notification. These fields could not be read or were not valid: "
-            f"{problems}.",
-        )
-    who = ", ".join(f"{m['name']} ({m['cpr']})" for m in movers)
-    remarks = data.get("remarks_chars", 0)
-    remark_text = (
-        _t(
-            locale,
-            f" Borgeren skrev en bemærkning ({remarks} tegn).",
-            f" The citizen wrote a remark ({remarks} characters).",
-        )
-        if remarks
-        else ""
-    )
-    return _t(
-        locale,
-        f"Robotten læste anmeldelsen: {who} flytter fra {data['old_address']} til "
-        f"{data['new_address']} pr. {data['move_date']}.{remark_text}",
-        f"The robot read the notification: {who} move from {data['old_address']} to "
-        f"{data['new_address']} as of {data['move_date']}.{remark_text}",
-    )
+    return _read_facts(data, locale)
 
 
 def _read_facts(data: dict[str, Any], locale: Locale) -> str:
@@ -224,30 +191,6 @@ def _rejected(data: dict[str, Any], actor: str, locale: Locale) -> str:
     )
 
 
-def _registered(data: dict[str, Any], actor: str, locale: Locale) -> str:
-    ids = ", ".join(
-        r["registration_id"] if isinstance(r, dict) else r for r in data["registrations"]
-    )
-    by = data.get("decided_by")
-    after = _t(locale, f" efter {by}s afgørelse", f" as {by} decided") if by else ""
-    return _t(
-        locale,
-        f"Robotten registrerede flytningen i folkeregistret{after} (registrering {ids}), "
-        "kontrollerede den og lukkede sagen.",
-        f"The robot registered the move in the population register{after} (registration "
-        f"{ids}), checked it and closed the case.",
-    )
-
-
-def _registering(data: dict[str, Any], actor: str, locale: Locale) -> str:
-    return _t(
-        locale,
-        "Robotten gik i gang med at registrere flytningen med de oplysninger, reglerne havde "
-        "godkendt.",
-        "The robot began registering the move with the data the rules had cleared.",
-    )
-
-
 def _robot_failed(data: dict[str, Any], actor: str, locale: Locale) -> str:
     code = data.get("code", "?")
     return _t(
@@ -255,20 +198,6 @@ def _robot_failed(data: dict[str, Any], actor: str, locale: Locale) -> str:
         f"Robotten kunne ikke gøre sagen færdig (fejl {code}); en person afgør den.",
         f"The robot could not finish the case (error {code}); a person decides it.",
     )
-
-
-def _closing(data: dict[str, Any], actor: str, locale: Locale) -> str:
-    ids = ", ".join(str(r) for r in data.get("registrations", []))
-    return _t(
-        locale,
-        f"Robotten registrerede flytningen (registrering {ids}) og gik i gang med at lukke sagen.",
-        f"The robot registered the move (registration {ids}) and began closing the case.",
-    )
-
-
-def _closed(data: dict[str, Any], actor: str, locale: Locale) -> str:
-    outcome = str(data["outcome"])
-    return _OUTCOMES[locale].get(outcome, outcome) + f" ({data.get('note', '')})"
 
 
 def _failed(data: dict[str, Any], actor: str, locale: Locale) -> str:
@@ -337,19 +266,20 @@ def _other(data: dict[str, Any], actor: str, locale: Locale) -> str:
     return f"{actor}: {data}"
 
 
-_RENDERERS: dict[str, Callable[[dict[str, Any], str, Locale], str]] = {
+def explain_generic(kind: str, data: dict[str, Any], actor: str, locale: Locale) -> str:
+    """A generic entry in plain words (for a process's explainer that falls back)."""
+    return _RENDERERS.get(kind, _other)(data, actor, locale)
+
+
+_RENDERERS: dict[str, Renderer] = {
     "case.read": _read,
     "rules.none": _rules_none,
     "rules.fired": _rules_fired,
     "checkpoint.opened": _opened,
     "decision.recorded": _decision,
-    "robot.registering": _registering,
     "robot.acting": _acting,
     "robot.done": _done,
-    "robot.closing": _closing,
     "robot.failed": _robot_failed,
-    "robot.registered": _registered,
-    "robot.closed": _closed,
     "checkpoint.failed": _failed,
     "checkpoint.retried": _retried,
     "checkpoint.superseded": _superseded,

@@ -34,7 +34,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from checkpoints.forms import Change
-from domain.text import mask_cprs, strip_white, written
+from checkpoints.text import mask_cprs, strip_white, written
 
 log = logging.getLogger(__name__)
 
@@ -175,6 +175,9 @@ def digest(values: Any) -> str:
     ).hexdigest()
 
 
+Renderer = Callable[[dict[str, Any], str, Locale], str]
+"""Explains one kind of journal entry in plain words: (data, actor, locale) -> text."""
+
 CaseT = TypeVar("CaseT", bound=BaseModel)
 FormT = TypeVar("FormT", bound=BaseModel)
 Check = Callable[[Any, Any], "Fired | None"]
@@ -232,6 +235,7 @@ class Process(Generic[CaseT, FormT]):
         end_status: Mapping[DecisionKind, str],
         open_statuses: tuple[str, ...] = ("open", "in_progress"),
         deadline_hours: float | None = None,
+        outcomes: Mapping[str, Text] | None = None,
     ) -> None:
         self.name = name
         self.title = title
@@ -241,6 +245,8 @@ class Process(Generic[CaseT, FormT]):
         self.end_status = dict(end_status)
         self.open_statuses = open_statuses
         self.deadline_hours = deadline_hours
+        self.outcomes = dict(outcomes or {})
+        """What the robot did, in plain words, per `Outcome.action` (`{references}`, `{note}`)."""
         self.rules: dict[str, ProcessRule] = {}
         self.handlers: dict[DecisionKind, Handler] = {}
         self.problems: list[str] = []
@@ -252,6 +258,7 @@ class Process(Generic[CaseT, FormT]):
         self.inbox: Callable[[Any, int | None], Awaitable[list[str]]] | None = None
         self.set_aside: Callable[[Any, CaseT], Awaitable[None]] | None = None
         self.case_link: Callable[[str, str], str] | None = None
+        self.explainers: dict[str, Renderer] = {}
 
     # --- declarations ----------------------------------------------------------------
 
@@ -311,6 +318,15 @@ class Process(Generic[CaseT, FormT]):
                     self.problems.append(f"decision {kind!r} has two carry-outs")
                 self.handlers[kind] = handler
             return handler
+
+        return declare
+
+    def explains(self, kind: str) -> Callable[[Renderer], Renderer]:
+        """Declare how a journal entry of the process's own kind reads in plain words."""
+
+        def declare(renderer: Renderer) -> Renderer:
+            self.explainers[kind] = renderer
+            return renderer
 
         return declare
 
@@ -504,6 +520,15 @@ class Process(Generic[CaseT, FormT]):
             "remarks_chars": len(strip_white(view.remarks)),
             "problems": [{"field": p.label, "message": p.value} for p in view.problems],
         }
+
+    def outcome_text(self, outcome: Mapping[str, Any], locale: Locale) -> str | None:
+        """What the robot did, in the process's words (None: no text of its own)."""
+        text = self.outcomes.get(str(outcome.get("action")))
+        if text is None:
+            return None
+        refs = outcome.get("references") or outcome.get("registrations") or []
+        references = ", ".join(str(r) for r in refs)
+        return text.get(locale).format(references=references, note=outcome.get("note") or "")
 
     def editable(self) -> list[str]:
         """The fields a person may correct (`--edit FIELD=VALUE`, the chat modal)."""

@@ -46,6 +46,7 @@ class RuleFeedback(BaseModel):
     """What people decided on the checkpoints a rule raised."""
 
     rule_id: str
+    process: str = Field(default="", description="The process whose rule it is.")
     fired: int = 0
     decisions: dict[str, int] = Field(default_factory=dict)
 
@@ -123,17 +124,21 @@ def _errors(store: CheckpointStore, checkpoints: list[Checkpoint]) -> dict[str, 
 
 
 def _rules(checkpoints: list[Checkpoint]) -> list[RuleFeedback]:
-    feedback: dict[str, RuleFeedback] = {}
-    decisions: dict[str, Counter[str]] = defaultdict(Counter)
+    # Rule ids are unique per process: `remarks.present` of two processes are two rules.
+    feedback: dict[tuple[str, str], RuleFeedback] = {}
+    decisions: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for checkpoint in checkpoints:
         for reason in checkpoint.reasons:
-            entry = feedback.setdefault(reason.rule_id, RuleFeedback(rule_id=reason.rule_id))
+            key = (checkpoint.process, reason.rule_id)
+            entry = feedback.setdefault(
+                key, RuleFeedback(rule_id=reason.rule_id, process=checkpoint.process)
+            )
             entry.fired += 1
             if checkpoint.decision is not None:
-                decisions[reason.rule_id][checkpoint.decision.kind] += 1
-    for rule_id, counted in decisions.items():
-        feedback[rule_id].decisions = dict(counted)
-    return sorted(feedback.values(), key=lambda f: (-f.fired, f.rule_id))
+                decisions[key][checkpoint.decision.kind] += 1
+    for key, counted in decisions.items():
+        feedback[key].decisions = dict(counted)
+    return sorted(feedback.values(), key=lambda f: (f.process, -f.fired, f.rule_id))
 
 
 def report_lines(report: Report) -> list[str]:
@@ -156,13 +161,18 @@ def report_lines(report: Report) -> list[str]:
         f"Robot after the decision (decided -> done): {duration(report.robot_after_decision)}",
         "",
         "Per rule (what people decided on its checkpoints):",
-        f"  {'rule':24} {'fired':>5}  {'approve':>7} {'edit':>5} {'manual':>6} {'citizen':>7}",
+        f"  {'rule':24} {'fired':>5}  {'approve':>7} {'edit':>5} {'manual':>6} {'citizen':>7} "
+        f"{'reject':>6}",
     ]
+    process = None
     for rule in report.rules:
+        if rule.process != process:
+            process = rule.process
+            lines.append(f"  {process}:")
         d = rule.decisions
         lines.append(
             f"  {rule.rule_id:24} {rule.fired:>5}  {d.get('approve', 0):>7} {d.get('edit', 0):>5} "
-            f"{d.get('manual', 0):>6} {d.get('contact_citizen', 0):>7}"
+            f"{d.get('manual', 0):>6} {d.get('contact_citizen', 0):>7} {d.get('reject', 0):>6}"
         )
     lines += ["", "Why the robot stopped and handed over (by error code):"]
     lines += [f"  {code:32} {n:>5}" for code, n in report.errors.items()] or ["  none"]

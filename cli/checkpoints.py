@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from checkpoints.text import mask_cprs, strip_white, terminal_safe
 from cli.common import fail, one_line_errors, settings_or_fail
 from cli.stack import StackInfo, apply_env, prefect_env, wait_for_stack
 from config.settings import Settings
-from domain.text import mask_cprs, strip_white, terminal_safe
 
 if TYPE_CHECKING:
     from checkpoints.journal import JournalEntry

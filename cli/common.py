@@ -8,8 +8,8 @@ from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
 
+from checkpoints.text import terminal_safe
 from config.settings import Settings, get_settings
-from domain.text import terminal_safe
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import httpx
 import typer
 
+from checkpoints.text import terminal_safe
 from cli.checkpoints import checkpoints_app, db_app, journal, report
 from cli.common import fail, one_line_errors, settings_or_fail
 from cli.home_lock import Holder, holder
@@ -23,7 +24,6 @@ from cli.stack import (
     wait_for_stack,
 )
 from config.settings import Settings
-from domain.text import terminal_safe
 
 if TYPE_CHECKING:
     from cli.runs import Watch

@@ -1,6 +1,6 @@
 """Switches and thresholds of the change-of-address rules, read from YAML and validated.
 
-The rules themselves live in checkpoints/rules.py; this module only says what a
+The rules themselves live in flows/change_of_address/rules.py; this module only says what a
 rules file may contain. A file names rules by their contract ids (`address.crowded`)
 and may leave any rule out to keep its default.
 """

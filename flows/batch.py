@@ -30,12 +30,11 @@ from checkpoints.store.claims import holder_name
 from checkpoints.store.db import StoreUnavailable
 from checkpoints.store.repository import CheckpointStore
 from config.settings import Settings, get_settings
-from domain.change_of_address import CaseOutcome
 from flows.checkpoint import start_checkpoint_run
 from flows.common import open_store, target_for
 from flows.crashpoints import crash_point
 from flows.runtime import ACTING, DONE, open_checkpoint, rule_settings
-from flows.summary import BatchSummary, Progress
+from flows.summary import BatchSummary, CaseOutcome, Progress
 from robots.errors import BusinessError, SystemFault, error_code
 from robots.pool import RobotPool
 from robots.session import BrowserSession

@@ -17,18 +17,15 @@ from prefect.flow_runs import asuspend_flow_run
 from prefect.input import RunInput
 
 from checkpoints import processes
-from checkpoints.clearance import route_case
 from checkpoints.models import Checkpoint
 from checkpoints.process import Process, Reason
 from checkpoints.store.repository import CheckpointStore
-from config.rules import load_rules_config
 from config.settings import Settings, get_settings
 from flows import runtime as generic
-from flows.carry_out import carry_out
-from flows.common import open_store, proposal_for, target_for
+from flows.common import open_store, target_for
 from flows.runtime import CarriedOut
 from robots.errors import BusinessError, SystemFault, error_code
-from robots.sandbox.actions import CaseSystemRobot, Target
+from robots.sandbox.system import Target
 from robots.session import BrowserSession
 
 CHECKPOINT_FLOW = "await-decision"
@@ -155,19 +152,13 @@ async def _carry_out(
     settings: Settings,
 ) -> CarriedOut:
     """One attempt, by the process's own robot."""
-    if not process.own_runtime:
-        assert process.robot is not None
-        return await generic.carry_out(
-            process, process.robot(page, target), store, checkpoint, settings
-        )
-    rules = load_rules_config(settings.rules_file)
-    return await carry_out(
-        CaseSystemRobot(page, target),
-        store,
-        checkpoint,
-        reroute=lambda case: route_case(case, config=rules, locale=settings.locale).reasons,
-        deadline_hours=settings.checkpoints.deadline_hours,
-        locale=settings.locale,
+    own = getattr(process, "carry_out_own", None)
+    if process.own_runtime and own is not None:  # a process that predates the API
+        done: CarriedOut = await own(page, target, store, checkpoint, settings)
+        return done
+    assert process.robot is not None
+    return await generic.carry_out(
+        process, process.robot(page, target), store, checkpoint, settings
     )
 
 
@@ -225,11 +216,7 @@ def _back_to_a_person(
     new = store.open_checkpoint(
         case=checkpoint.case,
         reasons=reasons,
-        proposal=(
-            proposal_for(checkpoint.case, reasons, settings.locale)
-            if process.own_runtime
-            else generic.proposal_of(process, checkpoint.case, settings.locale)
-        ),
+        proposal=generic.proposal_of(process, checkpoint.case, settings.locale),
         screenshot=str(shot) if shot else checkpoint.screenshot,
         process=checkpoint.process,
         deadline_hours=generic.deadline_hours(settings, process),
@@ -314,6 +301,5 @@ __all__ = [
     "PROCESS",
     "DecisionSignal",
     "await_decision",
-    "proposal_for",
     "start_checkpoint_run",
 ]

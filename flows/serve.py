@@ -10,7 +10,6 @@ from prefect.deployments.runner import RunnerDeployment
 
 from checkpoints import processes
 from flows.batch import process_cases
-from flows.change_of_address import DEPLOYMENT_NAME, process_inbox
 from flows.checkpoint import CHECKPOINT_DEPLOYMENT, await_decision
 
 log = logging.getLogger(__name__)
@@ -21,18 +20,9 @@ def deployments() -> list[RunnerDeployment]:
     served: list[RunnerDeployment] = []
     loaded = processes.load()
     for name, process in loaded.items():
-        if process.own_runtime:
-            served.append(
-                cast(
-                    RunnerDeployment,
-                    process_inbox.to_deployment(
-                        name=DEPLOYMENT_NAME,
-                        description="Handle every open change-of-address notification in the "
-                        "case system.",
-                        tags=[name],
-                    ),
-                )
-            )
+        own = getattr(process, "deployment", None)
+        if process.own_runtime and own is not None:  # a process with its own batch flow
+            served.append(cast(RunnerDeployment, own()))
             continue
         served.append(
             cast(

@@ -7,7 +7,9 @@ from uuid import UUID
 from prefect.artifacts import acreate_progress_artifact, aupdate_progress_artifact
 from pydantic import BaseModel, Field
 
-from domain.change_of_address import CaseOutcome
+from flows.outcomes import CaseOutcome as CaseOutcome
+from flows.outcomes import CaseResult as CaseResult
+from flows.outcomes import RegisteredMove as RegisteredMove
 
 
 class BatchSummary(BaseModel):

@@ -15,7 +15,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from pydantic import SecretStr
 
 from config.settings import BrowserSettings, SandboxSettings, Settings
-from robots.sandbox.actions import CaseSystemRobot, Target
+from flows.change_of_address.robot import CaseSystemRobot, Target
 from robots.session import BrowserSession
 
 # slack-sdk and httpx honour proxies; tests talk to localhost only.

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from checkpoints import journal
-from checkpoints.edits import Change
+from checkpoints.forms import Change
 from checkpoints.models import Decision
 from checkpoints.store import outbox as chat
 from checkpoints.store.models import CheckpointRow, DecisionRow, EditProposalRow

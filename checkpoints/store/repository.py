@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from checkpoints import journal, processes
-from checkpoints.edits import Change
+from checkpoints.forms import Change
 from checkpoints.journal import ChainBreak, JournalEntry
 from checkpoints.models import (
     Checkpoint,
@@ -331,7 +331,7 @@ class CheckpointStore:
     def shown_change(self, change: Change) -> dict[str, Any]:
         if self.full_cpr or "cpr" not in change.field:
             return change.model_dump()
-        from domain.change_of_address import mask_cpr
+        from checkpoints.text import mask_cpr
 
         return {
             "field": change.field,

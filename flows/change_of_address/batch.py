@@ -16,14 +16,13 @@ from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.client.schemas.objects import State, TaskRun
 
-from checkpoints.clearance import route_case
 from checkpoints.models import Checkpoint
 from checkpoints.store.claims import holder_name
 from checkpoints.store.db import StoreUnavailable
 from checkpoints.store.repository import UNFINISHED, CheckpointStore
 from config.rules import ChangeOfAddressRules, load_rules_config
 from config.settings import Settings, get_settings
-from domain.change_of_address import (
+from flows.change_of_address.case import (
     CaseFile,
     CaseOutcome,
     Clearance,
@@ -31,13 +30,15 @@ from domain.change_of_address import (
     Reason,
     fingerprint,
 )
+from flows.change_of_address.clearance import route_case
+from flows.change_of_address.proposal import proposal_for
+from flows.change_of_address.robot import CaseSystemRobot
 from flows.checkpoint import PROCESS, start_checkpoint_run
-from flows.common import open_store, proposal_for, target_for
+from flows.common import open_store, target_for
 from flows.crashpoints import crash_point
 from flows.summary import BatchSummary, Progress
 from robots.errors import BusinessError, SystemFault, error_code
 from robots.pool import RobotPool
-from robots.sandbox.actions import CaseSystemRobot
 from robots.session import BrowserSession
 
 DEPLOYMENT_NAME = "change-of-address"

@@ -1,7 +1,7 @@
 """Change-of-address declared to the machinery: its case, form, decisions, rules and view.
 
 The first process predates the process API: its batch (`batch.process_inbox`), its
-carry-out (flows/carry_out.py) and its rules (checkpoints/rules*.py with their YAML)
+carry-out (carry_out.py) and its rules (rules*.py, thresholds in config/rules/)
 are its own, and this declaration plugs them in. The generic machinery (the decision
 service, the store, the chat and command-line views, reconcile and resume, `rpa
 processes`) sees it through the same interface as any other process.
@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from checkpoints import processes
-from checkpoints.edits import EDITABLE, apply_edits
 from checkpoints.forms import Change
 from checkpoints.process import (
     APPROVE,
@@ -32,9 +31,11 @@ from checkpoints.process import (
     Text,
     digest,
 )
-from checkpoints.rules import RULES
-from domain.change_of_address import CaseFile, Notification, mask_cpr
-from domain.text import mask_cprs, strip_white
+from checkpoints.text import mask_cprs, strip_white
+from flows.change_of_address.case import CaseFile, Notification, mask_cpr
+from flows.change_of_address.edits import EDITABLE, apply_edits
+from flows.change_of_address.explain import EXPLAINERS
+from flows.change_of_address.rules import RULES
 
 NAME = "change-of-address"
 _LABELS = {
@@ -89,7 +90,7 @@ class ChangeOfAddress(Process[CaseFile, Notification]):
     def route(
         self, case: CaseFile, settings: Mapping[str, RuleSettings], locale: Locale
     ) -> list[Reason]:
-        from checkpoints.clearance import route_case
+        from flows.change_of_address.clearance import route_case
 
         return route_case(case, config=_config(), locale=locale).reasons
 
@@ -130,9 +131,37 @@ class ChangeOfAddress(Process[CaseFile, Notification]):
         return CaseView(facts=facts, remarks=case.remarks, problems=self.form_problems(case))
 
     def proposal(self, case: CaseFile, locale: Locale) -> str:
-        from flows.common import proposal_for
+        from flows.change_of_address.proposal import proposal_for
 
         return proposal_for(case, [], locale).summary
+
+    async def carry_out_own(
+        self, page: Any, target: Any, store: Any, checkpoint: Any, settings: Any
+    ) -> Any:
+        """One attempt at a decision with its own carry-out (flows/change_of_address/)."""
+        from flows.change_of_address.carry_out import carry_out
+        from flows.change_of_address.clearance import route_case
+        from flows.change_of_address.robot import CaseSystemRobot
+
+        rules = _config()
+        return await carry_out(
+            CaseSystemRobot(page, target),
+            store,
+            checkpoint,
+            reroute=lambda case: route_case(case, config=rules, locale=settings.locale).reasons,
+            deadline_hours=settings.checkpoints.deadline_hours,
+            locale=settings.locale,
+        )
+
+    def deployment(self) -> Any:
+        """Its own batch deployment (process_inbox), served by `rpa up`."""
+        from flows.change_of_address.batch import DEPLOYMENT_NAME, process_inbox
+
+        return process_inbox.to_deployment(
+            name=DEPLOYMENT_NAME,
+            description="Handle every open change-of-address notification in the case system.",
+            tags=[self.name],
+        )
 
     def fingerprint(self, case: CaseFile) -> str:
         return digest(case.raw)
@@ -205,8 +234,24 @@ change_of_address = ChangeOfAddress(
         MANUAL: "manual",
         CONTACT_CITIZEN: "awaiting_citizen",
     },
+    outcomes={
+        "registered": Text(
+            da="Robotten registrerede flytningen ({references}) og lukkede sagen.",
+            en="The robot registered the move ({references}) and closed the case.",
+        ),
+        "manual": Text(
+            da="Robotten lukkede sagen som sendt til manuel behandling.",
+            en="The robot closed the case as sent to manual handling.",
+        ),
+        "awaiting_citizen": Text(
+            da="Robotten markerede sagen som afventende borgeren.",
+            en="The robot marked the case as awaiting the citizen.",
+        ),
+    },
 )
 change_of_address.case_link = lambda base_url, case_id: f"{base_url.rstrip('/')}/sager/{case_id}"
+for _kind, _renderer in EXPLAINERS.items():
+    change_of_address.explains(_kind)(_renderer)
 for _rule in RULES.values():
     change_of_address.add_rule(
         ProcessRule(

@@ -34,6 +34,20 @@ parking: Process[PermitCase, PermitForm] = Process(
     form=PermitForm,
     decisions=(APPROVE, EDIT, REJECT, MANUAL),
     end_status={APPROVE: "issued", EDIT: "issued", REJECT: "rejected", MANUAL: "manual"},
+    outcomes={
+        "issued": Text(
+            da="Robotten udstedte tilladelsen ({references}) og lukkede sagen.",
+            en="The robot issued the permit ({references}) and closed the case.",
+        ),
+        "rejected": Text(
+            da="Robotten afviste ansøgningen med begrundelsen: {note}",
+            en="The robot rejected the application with the reason: {note}",
+        ),
+        "manual": Text(
+            da="Robotten sendte sagen til manuel behandling.",
+            en="The robot sent the case to manual handling.",
+        ),
+    },
 )
 
 _LABELS = {

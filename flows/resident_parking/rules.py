@@ -12,7 +12,7 @@ from datetime import date
 from pydantic import Field
 
 from checkpoints.process import Fired, RuleSettings, Text
-from domain.text import hidden_characters, is_hidden, written
+from checkpoints.text import hidden_characters, is_hidden, written
 from flows.resident_parking.case import PermitCase, normalise_plate
 from flows.resident_parking.process import parking
 

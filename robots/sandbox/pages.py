@@ -9,10 +9,10 @@ from urllib.parse import urlencode
 
 from playwright.async_api import Locator, Page
 
-from domain.change_of_address import Address, Person, RegisterAddress, Registration, RelatedCase
-from domain.text import strip_white as _strip
+from checkpoints.text import strip_white as _strip
 from robots.errors import BusinessError, LoginRefused, SystemFault, UnexpectedPage
 from robots.sandbox.html_text import text_by_test_id, texts_by_test_id
+from robots.sandbox.models import Address, Person, RegisterAddress, Registration, RelatedCase
 from robots.sandbox.navigation import goto, require, require_one_of, submit
 
 # The statuses with which the case system refuses a form for a business reason (a

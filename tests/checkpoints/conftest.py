@@ -12,12 +12,11 @@ from pydantic import SecretStr
 from stdnum.dk import cpr as stdnum_cpr
 
 from checkpoints.models import Checkpoint
-from checkpoints.rules import route
 from checkpoints.service import ResumeResult
 from checkpoints.store.repository import CheckpointStore
 from config.rules import ChangeOfAddressRules, load_rules_config
 from config.settings import SlackSettings
-from domain.change_of_address import (
+from flows.change_of_address.case import (
     CaseFile,
     Enrichment,
     Notification,
@@ -26,6 +25,7 @@ from domain.change_of_address import (
     RegisterAddress,
     validate_notification,
 )
+from flows.change_of_address.rules import route
 from tests.seeds import NEW, OLD  # the contract example's addresses
 from tests.slack_fake import CHANNEL, SECRET, SlackFake
 

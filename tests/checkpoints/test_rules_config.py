@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from checkpoints.rules import RULE_IDS, RULES
 from config.rules import (
     BUNDLED_RULES_FILE,
     ChangeOfAddressRules,
     RulesConfigError,
     load_rules_config,
 )
+from flows.change_of_address.rules import RULE_IDS, RULES
 
 RulesFile = Callable[[str], Path]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from checkpoints.rules import RULE_IDS, RULES
 from config.rules import ChangeOfAddressRules, load_rules_config
+from flows.change_of_address.rules import RULE_IDS, RULES
 
 # The repository's copy of the shared contract (docs/contracts/).
 CONTRACT = Path(__file__).parents[2] / "docs" / "contracts" / "change_of_address.md"

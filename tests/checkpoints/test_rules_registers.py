@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from config.rules import ChangeOfAddressRules, SwitchableRule
-from domain.change_of_address import (
+from flows.change_of_address.case import (
     CaseFile,
     CaseStatus,
     Person,

@@ -11,10 +11,8 @@ from typing import Any
 
 import pytest
 
-from checkpoints.rules import RULE_IDS, RULES, route
-from checkpoints.rules_base import Fired
 from config.rules import ChangeOfAddressRules, SwitchableRule, load_rules_config
-from domain.change_of_address import (
+from flows.change_of_address.case import (
     CaseFile,
     FieldProblem,
     Notification,
@@ -22,6 +20,8 @@ from domain.change_of_address import (
     Reason,
     RelatedCase,
 )
+from flows.change_of_address.rules import RULE_IDS, RULES, route
+from flows.change_of_address.rules_base import Fired
 from tests.checkpoints.conftest import (
     ANNA,
     BO,

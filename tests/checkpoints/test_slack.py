@@ -32,14 +32,14 @@ from checkpoints.channels.slack.blocks import (
 )
 from checkpoints.channels.slack.delivery import Links, SlackDelivery, make_client
 from checkpoints.channels.slack.serve import http_app
-from checkpoints.clearance import route_case
 from checkpoints.models import Checkpoint
 from checkpoints.service import DecisionService
 from checkpoints.store.repository import CheckpointStore
 from cli.stack import free_port
 from config.rules import ChangeOfAddressRules
 from config.settings import SlackSettings
-from flows.common import proposal_for
+from flows.change_of_address.clearance import route_case
+from flows.change_of_address.proposal import proposal_for
 from tests.checkpoints.conftest import ANNA, CaseFactory, Resumes
 from tests.slack_fake import SECRET, SlackFake, click, signed_post, submission
 

@@ -9,7 +9,6 @@ from unittest.mock import patch
 import pytest
 from sqlalchemy import text
 
-from checkpoints.clearance import clearance_from_decision, route_case
 from checkpoints.explain import explain
 from checkpoints.models import Checkpoint, Proposal
 from checkpoints.report import build_report, report_lines
@@ -17,7 +16,8 @@ from checkpoints.service import DecisionError, DecisionService
 from checkpoints.store.db import StoreUnavailable, make_engine, upgrade
 from checkpoints.store.repository import AlreadyDecided, CheckpointNotFound, CheckpointStore
 from config.rules import ChangeOfAddressRules
-from domain.change_of_address import CaseFile, ClearanceError, Notification, Reason
+from flows.change_of_address.case import CaseFile, ClearanceError, Notification, Reason
+from flows.change_of_address.clearance import clearance_from_decision, route_case
 from tests.checkpoints.conftest import ANNA, CaseFactory, Resumes
 
 PROPOSAL = Proposal(action="register_move", summary="Register the move.")

@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from checkpoints.models import Proposal
 from checkpoints.store.repository import CheckpointStore
-from domain.change_of_address import CaseFile, validate_notification
+from flows.change_of_address.case import CaseFile, validate_notification
 from tests import seeds
 from tests.cli.test_commands import RPA, rpa, rpa_env, state
 from tests.conftest import wait_until

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from checkpoints.models import Checkpoint, Proposal
 from cli.checkpoints import describe
-from domain.change_of_address import CaseFile, Reason
+from flows.change_of_address.case import CaseFile, Reason
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 

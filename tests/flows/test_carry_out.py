@@ -11,14 +11,14 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from checkpoints.clearance import route_case
 from checkpoints.models import Checkpoint, Proposal
 from checkpoints.service import DecisionService
 from checkpoints.store.repository import CheckpointStore
 from config.rules import load_rules_config
-from domain.change_of_address import Clearance, ClearanceError, fingerprint
-from flows.carry_out import carry_out
-from robots.sandbox.actions import CaseSystemRobot
+from flows.change_of_address.carry_out import carry_out
+from flows.change_of_address.case import Clearance, ClearanceError, fingerprint
+from flows.change_of_address.clearance import route_case
+from flows.change_of_address.robot import CaseSystemRobot
 from sandbox import SandboxServer, parse_seed
 from tests import seeds
 from tests.conftest import Runner, sandbox_settings

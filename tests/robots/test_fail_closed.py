@@ -12,10 +12,10 @@ import httpx
 import pytest
 from playwright.async_api import Error as PlaywrightError
 
-from checkpoints.clearance import route_case
 from config.rules import load_rules_config
+from flows.change_of_address.clearance import route_case
+from flows.change_of_address.robot import CaseSystemRobot
 from robots.errors import HttpFault, SystemFault, UnexpectedPage, error_code
-from robots.sandbox.actions import CaseSystemRobot
 from sandbox import SandboxServer, parse_seed
 from tests import seeds
 from tests.conftest import Runner, sandbox_settings

@@ -26,15 +26,16 @@ from pydantic import SecretStr
 
 # The message's own labels (_T) are what the check must tell from citizen text.
 from checkpoints.channels.slack.blocks import _T, SECTION_LIMIT, checkpoint_message
-from checkpoints.clearance import route_case
 from checkpoints.models import Checkpoint
-from checkpoints.rules import RULE_IDS
+from checkpoints.text import terminal_safe
 from config.rules import ChangeOfAddressRules, load_rules_config
-from domain.change_of_address import CaseFile
-from domain.text import terminal_safe
+from flows.change_of_address.case import CaseFile
+from flows.change_of_address.clearance import route_case
+from flows.change_of_address.process import _LABELS as _FACT_LABELS
 from flows.change_of_address.process import case_summary
-from flows.common import proposal_for
-from robots.sandbox.actions import CaseSystemRobot, Target
+from flows.change_of_address.proposal import proposal_for
+from flows.change_of_address.robot import CaseSystemRobot, Target
+from flows.change_of_address.rules import RULE_IDS
 from robots.session import BrowserSession
 from sandbox import SandboxServer, parse_seed
 from tests import seeds
@@ -58,7 +59,10 @@ FULL_CPRS = tuple(f for cpr in CPRS for f in (cpr, f"{cpr[:6]}-{cpr[6:]}"))
 # Elements that citizen text would create if it were taken as markup.
 ACTIVE = "script, style, link, img, svg, iframe, object, embed, video, audio, b, i, strong, a"
 _DA = _T["da"]
-_LABELS = [f"*{_DA[key]}:*" for key in ("movers", "from", "to", "date", "why", "remarks")]
+_LABELS = [
+    *(f"*{label}:*" for label in _FACT_LABELS["da"].values()),
+    *(f"*{_DA[key]}:*" for key in ("why", "remarks")),
+]
 _PROPOSAL = f"*{_DA['proposal']}:*"
 _INVALID = re.compile(rf"^\*{re.escape(_DA['invalid'])}:\* (.*)$", re.MULTILINE)
 _CUT = re.compile(

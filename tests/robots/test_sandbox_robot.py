@@ -9,12 +9,12 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from checkpoints.clearance import route_case
 from cli.stack import free_port
 from config.rules import load_rules_config
-from domain.change_of_address import ClearanceError
+from flows.change_of_address.case import ClearanceError
+from flows.change_of_address.clearance import route_case
+from flows.change_of_address.robot import CaseSystemRobot, Target
 from robots.errors import LoginRefused, SessionLost, TargetUnreachable
-from robots.sandbox.actions import CaseSystemRobot, Target
 from sandbox import SandboxServer, parse_seed
 from tests import seeds
 from tests.conftest import Runner, sandbox_settings

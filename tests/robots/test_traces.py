@@ -17,7 +17,7 @@ from playwright.async_api import BrowserContext
 from pydantic import SecretStr
 
 from config.settings import BrowserSettings
-from robots.sandbox.actions import CaseSystemRobot, Target
+from flows.change_of_address.robot import CaseSystemRobot, Target
 from robots.session import BrowserSession
 from sandbox import SandboxServer, parse_seed
 from tests import seeds

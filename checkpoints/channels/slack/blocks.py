@@ -69,9 +69,6 @@ _T = {
         "manual_done": "Sendt til manuel behandling",
         "contact_citizen_done": "Borgeren kontaktes",
         "changes": "Rettelser",
-        "registered": "Robotten registrerede flytningen ({ids}) og lukkede sagen.",
-        "closed_manual": "Robotten lukkede sagen som sendt til manuel behandling.",
-        "closed_citizen": "Robotten markerede sagen som afventende borgeren.",
         "failed": "Robotten kunne ikke udføre afgørelsen: {error}. Driften kan prøve igen.",
         "superseded": "Sagen var ændret i sagssystemet; den er sat til en ny afgørelse.",
         "reminder": "Påmindelse: sag {case_id} venter stadig på en afgørelse (siden {since}).",
@@ -118,9 +115,6 @@ _T = {
         "manual_done": "Sent to manual handling",
         "contact_citizen_done": "The citizen will be contacted",
         "changes": "Changes",
-        "registered": "The robot registered the move ({ids}) and closed the case.",
-        "closed_manual": "The robot closed the case as sent to manual handling.",
-        "closed_citizen": "The robot marked the case as awaiting the citizen.",
         "failed": "The robot could not carry out the decision: {error}. Operations can retry.",
         "superseded": "The case had changed in the case system; it waits for a new decision.",
         "reminder": "Reminder: case {case_id} still waits for a decision (since {since}).",
@@ -332,15 +326,13 @@ def _decided_blocks(c: Checkpoint, t: dict[str, str]) -> list[Block]:
 def outcome_text(c: Checkpoint, t: dict[str, str] | None = None, locale: Locale = "da") -> str:
     """What the robot did, in one line (empty while it has not finished)."""
     t = t or _T[locale]
+    locale = "en" if t["locale"] == "en" else "da"
     if c.status == "applied" and c.outcome:
         action = c.outcome.get("action")
-        if action == "registered":
-            ids = ", ".join(escape(str(r)) for r in c.outcome.get("registrations", []))
-            return t["registered"].format(ids=ids)
-        if action == "manual":
-            return t["closed_manual"]
-        if action == "awaiting_citizen":
-            return t["closed_citizen"]
+        process = processes.find(c.process)
+        own = process.outcome_text(c.outcome, locale) if process is not None else None
+        if own is not None:
+            return escape(own)
         note = str(c.outcome.get("note") or "")
         refs = ", ".join(str(r) for r in c.outcome.get("references", []))
         return t["done"].format(

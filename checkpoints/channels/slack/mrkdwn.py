@@ -16,8 +16,8 @@ labels, quotes and links, so it must neither format itself nor hide anything:
   quote), and the mrkdwn escaping of `<` and `&` is what Slack documents. The exact
   text stays in the case system.
 - Hidden characters (bidi controls, zero-width spaces, BOM, tag characters, control
-  characters) are named visibly, `[U+202E]` (domain.text.show_hidden).
-- CPR-like numbers are masked as DDMMYY-XXXX (domain.text.mask_cprs) unless full CPR
+  characters) are named visibly, `[U+202E]` (checkpoints.text.show_hidden).
+- CPR-like numbers are masked as DDMMYY-XXXX (checkpoints.text.mask_cprs) unless full CPR
   numbers are explicitly allowed.
 """
 
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from domain.text import mask_cprs, show_hidden
+from checkpoints.text import mask_cprs, show_hidden
 
 _INLINE = str.maketrans({"*": "\uff0a", "_": "\uff3f", "~": "\uff5e", "`": "\uff40"})
 _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})

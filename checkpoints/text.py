@@ -76,3 +76,9 @@ def mask_cprs(text: str) -> str:
 def terminal_safe(text: str) -> str:
     """One line for a terminal: escape sequences and line breaks named, never executed."""
     return show_hidden(text, keep_newlines=False)
+
+
+def mask_cpr(cpr: str) -> str:
+    """DDMMYY-XXXX: the birth date part only, never the serial number."""
+    digits = "".join(ch for ch in cpr if ch.isdigit())
+    return f"{digits[:6]}-XXXX" if len(digits) >= 6 else "XXXXXX-XXXX"

@@ -1,8 +1,7 @@
 """The change-of-address case as the robot reads it and the rules see it.
 
-These models are shared by robots/ (which fill them from the case system) and
-checkpoints/ (which route them), so they live in a package of their own that
-imports neither.
+What the registers say (robots/sandbox/models.py) is re-exported here with the
+notification, the case file, and the clearance the robot needs before it registers.
 """
 
 from __future__ import annotations
@@ -19,15 +18,22 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    model_validator,
 )
 from stdnum.dk import cpr as stdnum_cpr
 from stdnum.exceptions import ValidationError as StdnumError
 
 from checkpoints.process import Reason as Reason  # re-exported: one Reason model
-
-UnitType = Literal["dwelling", "business", "summer_house", "institution"]
-CaseStatus = Literal["open", "in_progress", "registered", "manual", "awaiting_citizen"]
+from checkpoints.text import mask_cpr as mask_cpr  # re-exported: one way to mask
+from flows.outcomes import CaseOutcome as CaseOutcome
+from flows.outcomes import CaseResult as CaseResult
+from flows.outcomes import RegisteredMove as RegisteredMove
+from robots.sandbox.models import Address as Address
+from robots.sandbox.models import CaseStatus as CaseStatus
+from robots.sandbox.models import Person as Person
+from robots.sandbox.models import RegisterAddress as RegisterAddress
+from robots.sandbox.models import Registration as Registration
+from robots.sandbox.models import RelatedCase as RelatedCase
+from robots.sandbox.models import UnitType as UnitType
 
 
 def _valid_cpr(value: str) -> str:
@@ -65,43 +71,9 @@ IsoDateTime = Annotated[datetime, _iso(_ISO_DATETIME, "date and time")]
 NonEmpty = Annotated[str, Field(min_length=1)]
 
 
-def mask_cpr(cpr: str) -> str:
-    """DDMMYY-XXXX: the birth date part only, never the serial number."""
-    digits = "".join(ch for ch in cpr if ch.isdigit())
-    return f"{digits[:6]}-XXXX" if len(digits) >= 6 else "XXXXXX-XXXX"
-
-
 def birth_date(cpr: str) -> date:
     """The birth date encoded in a CPR number (python-stdnum's century rules)."""
     return stdnum_cpr.get_birth_date(cpr)
-
-
-class Address(BaseModel):
-    """An address as written on a notification."""
-
-    model_config = ConfigDict(str_strip_whitespace=True, frozen=True)
-
-    street: NonEmpty
-    house_number: NonEmpty
-    floor: str | None = None
-    door: str | None = None
-    postcode: Annotated[str, Field(pattern=r"^[0-9]{4}$")]
-    city: NonEmpty
-
-    def key(self) -> tuple[str, str, str, str, str]:
-        """Matching key: street, number, floor, door, postcode; case and blanks ignored."""
-        parts = (self.street, self.house_number, self.floor, self.door, self.postcode)
-        return tuple((p or "").strip().casefold() for p in parts)  # type: ignore[return-value]
-
-    def one_line(self) -> str:
-        """`Vestergade 12, 2. th, 8800 Viborg`."""
-        unit = ", ".join(p for p in (f"{self.floor}." if self.floor else "", self.door or "") if p)
-        head = f"{self.street} {self.house_number}"
-        return (
-            f"{head}, {unit}, {self.postcode} {self.city}"
-            if unit
-            else (f"{head}, {self.postcode} {self.city}")
-        )
 
 
 class Mover(BaseModel):
@@ -165,38 +137,6 @@ def _raw_at(raw: Any, loc: tuple[int | str, ...]) -> str:
     return "" if value is None else str(value)
 
 
-class RegisterAddress(BaseModel):
-    """An address in the address register."""
-
-    address_id: str
-    street: str
-    house_number: str
-    floor: str | None = None
-    door: str | None = None
-    postcode: str
-    city: str
-    municipality_code: str = ""
-    unit_type: UnitType
-
-
-class Person(BaseModel):
-    """A person in the population register."""
-
-    cpr: str
-    name: str
-    address_id: str | None = None
-    protected_address: bool = False
-
-
-class RelatedCase(BaseModel):
-    """Another notification in the case system for one of the same movers."""
-
-    case_id: str
-    status: CaseStatus
-    received_at: datetime | None = None
-    handled_at: datetime | None = None
-
-
 class Enrichment(BaseModel):
     """What the registers say about a notification."""
 
@@ -226,66 +166,6 @@ class CaseFile(BaseModel):
         """The citizen's remarks as read, even when other fields did not validate."""
         value = self.raw.get("remarks", "")
         return value if isinstance(value, str) else ""
-
-
-class Registration(BaseModel):
-    """A move registered in the population register, as read back from its receipt."""
-
-    registration_id: str
-    case_id: str
-    cpr: str
-    address_id: str
-    move_date: date
-
-
-CaseResult = Literal["registered", "done", "set_aside", "failed", "skipped"]
-"""`done`: a process other than change-of-address did its work (see `action`)."""
-
-
-class RegisteredMove(BaseModel):
-    """A registration as a batch reports it: its number and the mover's CPR masked.
-
-    Batch results are persisted by Prefect and shown in its UI, so they never carry a
-    full CPR number; the full one stays in the case system and the checkpoint store.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    registration_id: str
-    cpr_masked: Annotated[str, Field(pattern=r"^\d{6}-XXXX$")]
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_registration(cls, value: Any) -> Any:
-        """Accept a `Registration` (or its dump) and keep only what may be shown."""
-        if isinstance(value, Registration):
-            value = value.model_dump()
-        if isinstance(value, dict) and "cpr" in value:
-            return {
-                "registration_id": value.get("registration_id"),
-                "cpr_masked": mask_cpr(str(value["cpr"])),
-            }
-        return value
-
-
-class CaseOutcome(BaseModel):
-    """What happened to one case in a batch (persisted and shown by Prefect: no full CPR)."""
-
-    case_id: str
-    result: CaseResult
-    reasons: list[Reason] = Field(default_factory=list)
-    registrations: list[RegisteredMove] = Field(
-        default_factory=list,
-        description="The moves registered; a `Registration` given here is reduced to its "
-        "number and masked CPR.",
-    )
-    action: str | None = Field(default=None, description="What the robot did (`issued`...).")
-    references: list[str] = Field(
-        default_factory=list, description="Ids the target system gave for the work done."
-    )
-    error: str | None = None
-    screenshot: str | None = None
-    robot_seconds: float = 0.0
 
 
 class ClearanceError(RuntimeError):

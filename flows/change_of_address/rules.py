@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from checkpoints.rules_base import Fired, Locale, Rule, Text, scrub
-from checkpoints.rules_case import (
+from config.rules import ChangeOfAddressRules
+from flows.change_of_address.case import CaseFile, Reason
+from flows.change_of_address.rules_base import Fired, Locale, Rule, Text, scrub
+from flows.change_of_address.rules_case import (
     address_unchanged,
     data_invalid,
     date_far_ahead,
@@ -20,7 +22,7 @@ from checkpoints.rules_case import (
     movers_minor_alone,
     remarks_present,
 )
-from checkpoints.rules_registers import (
+from flows.change_of_address.rules_registers import (
     address_crowded,
     address_not_dwelling,
     address_protected,
@@ -28,8 +30,6 @@ from checkpoints.rules_registers import (
     case_duplicate,
     cpr_unknown,
 )
-from config.rules import ChangeOfAddressRules
-from domain.change_of_address import CaseFile, Reason
 
 __all__ = ["RULES", "RULE_IDS", "Fired", "Locale", "Rule", "route"]
 

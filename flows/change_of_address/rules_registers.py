@@ -9,7 +9,9 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime
 
-from checkpoints.rules_base import (
+from config.rules import ChangeOfAddressRules
+from flows.change_of_address.case import CaseFile, CaseStatus, RelatedCase, UnitType
+from flows.change_of_address.rules_base import (
     Fired,
     Text,
     date_text,
@@ -19,8 +21,6 @@ from checkpoints.rules_base import (
     registers_of,
     rule,
 )
-from config.rules import ChangeOfAddressRules
-from domain.change_of_address import CaseFile, CaseStatus, RelatedCase, UnitType
 
 _WHO_MOVES = Text(
     da="En medarbejder skal kontrollere, hvem der flytter.",

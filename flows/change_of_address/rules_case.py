@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from checkpoints.rules_base import (
+from checkpoints.text import hidden_characters, written
+from config.rules import ChangeOfAddressRules
+from flows.change_of_address.case import CaseFile, FieldProblem, birth_date, mask_cpr
+from flows.change_of_address.rules_base import (
     Fired,
     Text,
     date_text,
@@ -14,9 +17,6 @@ from checkpoints.rules_base import (
     rule,
     scrub,
 )
-from config.rules import ChangeOfAddressRules
-from domain.change_of_address import CaseFile, FieldProblem, birth_date, mask_cpr
-from domain.text import hidden_characters, written
 
 _CAREWORKER_CHECKS_DATE = Text(
     da="En medarbejder skal kontrollere datoen.", en="A caseworker must check the date."

@@ -7,7 +7,7 @@ from datetime import date
 
 from playwright.async_api import Page
 
-from domain.change_of_address import (
+from flows.change_of_address.case import (
     CaseFile,
     Clearance,
     Enrichment,

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Literal
 
-from checkpoints.clearance import clearance_from_decision
 from checkpoints.models import Checkpoint
 from checkpoints.store.repository import CheckpointStore
-from domain.change_of_address import CaseFile, ClearanceError, Notification, Reason, mask_cpr
-from flows.common import proposal_for
+from flows.change_of_address.case import CaseFile, ClearanceError, Notification, Reason, mask_cpr
+from flows.change_of_address.clearance import clearance_from_decision
+from flows.change_of_address.proposal import proposal_for
+from flows.change_of_address.robot import CaseSystemRobot
 from flows.crashpoints import crash_point
 from flows.runtime import CarriedOut
-from robots.sandbox.actions import CaseSystemRobot
 
 _CHANGED = {
     "da": "Sagen er ændret i sagssystemet, efter at den blev sat til afgørelse; "

@@ -1,6 +1,6 @@
 """The parts every change-of-address rule is built from: texts, results and the `rule` decorator.
 
-Kept apart from checkpoints/rules.py so that the rules read as a list of
+Kept apart from rules.py so that the rules read as a list of
 small checks, each next to the words a caseworker sees when it fires.
 """
 
@@ -12,9 +12,9 @@ from datetime import date
 from typing import Literal
 
 from checkpoints.process import Fired, Locale, Text
+from checkpoints.text import mask_cprs, written
 from config.rules import ChangeOfAddressRules
-from domain.change_of_address import CaseFile, Enrichment, Notification, mask_cpr
-from domain.text import mask_cprs, written
+from flows.change_of_address.case import CaseFile, Enrichment, Notification, mask_cpr
 
 __all__ = ["Fired", "Locale", "Rule", "Text", "rule"]
 

@@ -12,7 +12,7 @@ import itertools
 from typing import Any
 
 from checkpoints.forms import Change, EditError, parse_edits
-from domain.change_of_address import Notification, validate_notification
+from flows.change_of_address.case import Notification, validate_notification
 
 _ADDRESS_FIELDS = ("street", "house_number", "floor", "door", "postcode", "city")
 _MOVER_FIELDS = ("cpr", "name")

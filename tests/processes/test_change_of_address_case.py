@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from domain.change_of_address import validate_notification
+from flows.change_of_address.case import validate_notification
 from tests import seeds
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.text import (
+from checkpoints.text import (
     hidden_characters,
     is_blank,
     mask_cprs,

@@ -8,9 +8,8 @@ from typing import Literal
 from pydantic import BaseModel
 
 from checkpoints.models import Checkpoint
-from checkpoints.rules import route
 from config.rules import ChangeOfAddressRules
-from domain.change_of_address import (
+from flows.change_of_address.case import (
     CaseFile,
     Clearance,
     ClearanceError,
@@ -18,6 +17,7 @@ from domain.change_of_address import (
     Reason,
     fingerprint,
 )
+from flows.change_of_address.rules import route
 
 
 class RoutingResult(BaseModel):
