@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from playwright.async_api import Page
-
 from flows.change_of_address.case import (
     CaseFile,
     Clearance,
@@ -21,32 +19,21 @@ from robots.sandbox.pages import (
     AlreadyRegistered,
     CasePage,
     InboxPage,
-    LoginPage,
     MoveFormPage,
     PopulationRegisterPage,
 )
+from robots.sandbox.system import SystemRobot, _logged_in
 from robots.sandbox.system import Target as Target  # re-exported: flows and tests import it here
-from robots.sandbox.system import _logged_in
-from robots.session import untraced
 
 log = logging.getLogger(__name__)
 
 
-class CaseSystemRobot:
-    """The robot's hands in one browser context of the case system."""
+class CaseSystemRobot(SystemRobot):
+    """The change-of-address robot's hands in one browser context of the case system.
 
-    def __init__(self, page: Page, target: Target) -> None:
-        self.page = page
-        self.target = target
-        self.base_url = target.base_url.rstrip("/")
-        self.logged_in = False
-
-    async def log_in(self) -> None:
-        """Log in with the robot's credentials; no trace records it (they would be in it)."""
-        async with untraced(self.page.context):
-            login = await LoginPage(self.page, self.base_url).open()
-            await login.log_in(self.target.username, self.target.password.get_secret_value())
-        self.logged_in = True
+    Logging in (and again, once, when the system ends the session) is the system's,
+    shared with every robot of it (robots/sandbox/system.py).
+    """
 
     @_logged_in
     async def list_open_cases(self, limit: int | None = None) -> list[str]:

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from playwright.async_api import Locator, Page
 
 from checkpoints.text import strip_white as _strip
-from robots.errors import BusinessError, LoginRefused, SystemFault, UnexpectedPage
+from robots.errors import BusinessError, SystemFault, UnexpectedPage
 from robots.sandbox.html_text import text_by_test_id, texts_by_test_id
 from robots.sandbox.models import Address, Person, RegisterAddress, Registration, RelatedCase
 from robots.sandbox.navigation import goto, require, require_one_of, submit
@@ -39,34 +39,6 @@ class AlreadyRegistered(BusinessError):
     """The register refused a move as a conflict (it may be this very case's, made just now)."""
 
     code = "business.conflict"
-
-
-class LoginPage:
-    """The login form."""
-
-    def __init__(self, page: Page, base_url: str) -> None:
-        self.page = page
-        self.base_url = base_url
-        self.username = page.get_by_label("Brugernavn")
-        self.password = page.get_by_label("Adgangskode")
-        self.submit_button = page.get_by_role("button", name="Log ind")
-
-    async def open(self) -> LoginPage:
-        """Go to the login form."""
-        await goto(self.page, f"{self.base_url}/login")
-        return self
-
-    async def log_in(self, username: str, password: str) -> InboxPage:
-        """Fill in the credentials and log in; a refusal raises LoginRefused."""
-        await self.username.fill(username)
-        await self.password.fill(password)
-        response = await submit(self.page, self.submit_button, expect=(401, 403))
-        if response is not None and response.status in (401, 403):
-            raise LoginRefused(
-                f"the case system refused user {username!r}: check RPA_TARGET__USERNAME "
-                "and RPA_TARGET__PASSWORD"
-            )
-        return InboxPage(self.page, self.base_url)
 
 
 @dataclass(frozen=True)
