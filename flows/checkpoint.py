@@ -117,7 +117,7 @@ async def _describe_for_operations(checkpoint: Checkpoint) -> None:
         markdown=(
             f"**Case {checkpoint.case_id}** waits for a caseworker's decision "
             f"(checkpoint `{checkpoint.checkpoint_id}`).\n\nWhy:\n\n{reasons}\n\n"
-            "Decide in Slack, or with `rpa checkpoints decide "
+            "Decide in chat, or with `rpa checkpoints decide "
             f"{checkpoint.checkpoint_id} --by NAME --approve` (or `--edit`, `--manual`, "
             "`--contact-citizen`). Resuming this run here decides nothing: without a stored "
             "decision it waits again."

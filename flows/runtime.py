@@ -16,6 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field
 
+from checkpoints.channels import enabled as chat_channels
 from checkpoints.models import Checkpoint, Proposal
 from checkpoints.process import (
     ClearanceError,
@@ -112,7 +113,7 @@ def open_checkpoint(
         deadline_hours=deadline_hours(settings, process),
         supersedes=supersedes,
         target_url=target_url,
-        channels=("slack",) if settings.slack.enabled else (),
+        channels=chat_channels(settings),
     )
 
 

@@ -16,6 +16,7 @@ from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
 from prefect.client.schemas.objects import State, TaskRun
 
+from checkpoints.channels import enabled as chat_channels
 from checkpoints.models import Checkpoint
 from checkpoints.store.claims import holder_name
 from checkpoints.store.db import StoreUnavailable
@@ -256,7 +257,7 @@ def _open_checkpoint(case: CaseFile, reasons: list[Reason], screenshot: str | No
         process=PROCESS,
         deadline_hours=batch.settings.checkpoints.deadline_hours,
         target_url=batch.target_url,
-        channels=("slack",) if batch.settings.slack.enabled else (),
+        channels=chat_channels(batch.settings),
     )
 
 
