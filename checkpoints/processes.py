@@ -11,9 +11,14 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+from pathlib import Path
 from typing import Any
 
-from checkpoints.process import Process, ProcessError
+import yaml
+
+import config
+from checkpoints.process import Process, ProcessError, RuleSettings
+from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +26,7 @@ DEFAULT_MODULES: tuple[str, ...] = ("flows.change_of_address.process", "flows.re
 
 _REGISTRY: dict[str, Process[Any, Any]] = {}
 _LOADED: set[str] = set()
+_CHECKED: set[str] = set()  # processes whose rules file was read
 _LOCK = threading.RLock()
 
 
@@ -47,10 +53,14 @@ def register(process: Process[Any, Any]) -> Process[Any, Any]:
 
 
 def load(modules: tuple[str, ...] | list[str] | None = None) -> dict[str, Process[Any, Any]]:
-    """Import the process modules (once each) and return every registered process."""
-    if modules is None:
-        from config.settings import get_settings
+    """Import the process modules (once each) and return every registered process.
 
+    Each new process's rules file is read as well: a rule it does not know, a bad
+    threshold or a mandatory rule switched off refuses the process here, at load.
+    """
+    from config.settings import get_settings
+
+    if modules is None:
         modules = tuple(get_settings().processes) or DEFAULT_MODULES
     with _LOCK:
         for module in modules:
@@ -63,6 +73,10 @@ def load(modules: tuple[str, ...] | list[str] | None = None) -> dict[str, Proces
                     raise ProcessError(module, f"no module {module!r} (RPA_PROCESSES)") from None
                 raise
             _LOADED.add(module)
+        for name, process in _REGISTRY.items():
+            if name not in _CHECKED and not process.own_runtime:
+                rule_settings(get_settings(), process)
+                _CHECKED.add(name)
         return dict(_REGISTRY)
 
 
@@ -88,3 +102,25 @@ def unregister(name: str) -> None:
     """Forget a registered process (for tools and tests that declare one for a while)."""
     with _LOCK:
         _REGISTRY.pop(name, None)
+        _CHECKED.discard(name)
+
+
+BUNDLED_RULES = Path(config.__file__).parent / "rules"
+
+
+def rule_settings(settings: Settings, process: Process[Any, Any]) -> dict[str, RuleSettings]:
+    """The process's rule settings: its rules file (the setting, else the bundled one)."""
+    own = settings.process_settings.get(process.name)
+    path = own.rules_file if own is not None and own.rules_file else None
+    if path is None:
+        bundled = BUNDLED_RULES / f"{process.name.replace('-', '_')}.yaml"
+        path = bundled if bundled.exists() else None
+    data: Any = {}
+    if path is not None:
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ProcessError(process.name, f"rules file {path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ProcessError(process.name, f"rules file {path}: not a mapping of rule ids")
+    return process.settings_from(data)

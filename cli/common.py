@@ -27,6 +27,7 @@ def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from checkpoints.process import ProcessError
         from checkpoints.service import DecisionError
         from checkpoints.store.db import StoreUnavailable
         from checkpoints.store.repository import AlreadyDecided, CheckpointNotFound
@@ -45,6 +46,7 @@ def one_line_errors(command: Callable[P, R]) -> Callable[P, R]:
             StoreUnavailable,
             DecisionError,
             AlreadyDecided,
+            ProcessError,
         ) as exc:
             fail(str(exc))
         except CheckpointNotFound as exc:

@@ -346,6 +346,9 @@ class _StartedStack:
         self.fresh = fresh
 
     def __enter__(self) -> Stack:
+        from checkpoints import processes
+
+        processes.load()  # a process declared wrongly is refused now, in one line
         stack = self.stack.__enter__()  # this RPA_HOME's lock, or a one-line refusal
         try:
             typer.echo("Starting the sandbox, Prefect and the deployment runner...", err=True)

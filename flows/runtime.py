@@ -10,10 +10,8 @@ nothing), bound by a fingerprint to the exact values that were cleared.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field
 
 from checkpoints.channels import enabled as chat_channels
@@ -24,10 +22,10 @@ from checkpoints.process import (
     Locale,
     Process,
     Reason,
-    RuleSettings,
     Text,
     digest,
 )
+from checkpoints.processes import rule_settings as rule_settings
 from checkpoints.store.repository import CheckpointStore
 from config.settings import Settings
 from flows.crashpoints import crash_point
@@ -69,27 +67,6 @@ def deadline_hours(settings: Settings, process: Process[Any, Any]) -> float:
     if own is not None and own.deadline_hours is not None:
         return own.deadline_hours
     return process.deadline_hours or settings.checkpoints.deadline_hours
-
-
-BUNDLED_RULES = Path(__file__).parents[1] / "config" / "rules"
-
-
-def rule_settings(settings: Settings, process: Process[Any, Any]) -> dict[str, RuleSettings]:
-    """The process's rule settings: its rules file (the setting, else the bundled one)."""
-    own = settings.process_settings.get(process.name)
-    path = own.rules_file if own is not None and own.rules_file else None
-    if path is None:
-        bundled = BUNDLED_RULES / f"{process.name.replace('-', '_')}.yaml"
-        path = bundled if bundled.exists() else None
-    data: Any = {}
-    if path is not None:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ValueError(f"rules file {path}: {exc}") from None
-        if not isinstance(data, dict):
-            raise ValueError(f"rules file {path}: not a mapping of rule ids")
-    return process.settings_from(data)
 
 
 def open_checkpoint(

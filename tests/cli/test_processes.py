@@ -137,3 +137,24 @@ def test_a_checkpoint_of_a_process_not_loaded_is_listed_and_left_alone(
     )  # fmt: skip
     assert decided.returncode != 0
     assert "process 'resident-parking' is not loaded here" in decided.stderr
+
+
+def test_a_mandatory_rule_switched_off_refuses_the_process_at_load(tmp_path: Path) -> None:
+    rules = tmp_path / "parking.yaml"
+    rules.write_text("remarks.present:\n  enabled: false\n")
+    env = rpa_env(
+        tmp_path / "home",
+        RPA_PROCESS_SETTINGS=json.dumps({"resident-parking": {"rules_file": str(rules)}}),
+    )
+    for command in (["processes"], ["up"], ["run", "resident-parking"]):
+        refused = rpa(*command, env=env)
+        assert refused.returncode == 1, command
+        assert refused.stderr.strip() == (
+            "error: process 'resident-parking': rule 'remarks.present' is mandatory and cannot "
+            "be switched off"
+        ), (command, refused.stderr)
+    rules.write_text("vehicle.too_heavy:\n  max_weight_kg: heavy\n")
+    refused = rpa("processes", env=env)
+    assert "rule 'vehicle.too_heavy': max_weight_kg" in refused.stderr
+    rules.write_text("vehicle.too_heavy:\n  max_weight_kg: 4000\n")
+    assert rpa("processes", env=env).returncode == 0
