@@ -134,13 +134,18 @@ def show_checkpoint(
     """One checkpoint: the case as read, why a person must decide, the robot's proposal."""
     settings = settings_or_fail()
     store = _store(settings)
+    from checkpoints import channels
+
     checkpoint = store.get(checkpoint_id)
-    slack = store.outbox("slack").summary(checkpoint_id)
+    posted = {
+        name: store.outbox(name).summary(checkpoint_id) for name in channels.all_channels(settings)
+    }
     store.close()
     for line in describe(checkpoint, show_cpr=show_cpr, ui_url=_ui_url(settings)):
         typer.echo(terminal_safe(line))
-    if slack:
-        typer.echo(f"Slack: {slack}")
+    for name, summary in posted.items():
+        if summary:
+            typer.echo(f"{name.capitalize()}: {summary}")
 
 
 def describe(checkpoint: Checkpoint, *, show_cpr: bool, ui_url: str | None) -> list[str]:

@@ -232,21 +232,39 @@ def up(
         _supervise(stack, settings)
 
 
+@app.command("channel")
+@one_line_errors
+def channel(
+    name: Annotated[
+        str, typer.Argument(help="The chat channel: slack, or another in RPA_CHANNELS.")
+    ],
+) -> None:
+    """Run one chat channel (its app and its outbox) until Ctrl-C or SIGTERM."""
+    _serve_channel(name)
+
+
 @app.command("slack")
 @one_line_errors
 def slack() -> None:
-    """Run the Slack app (Socket Mode or HTTP) and its outbox, until Ctrl-C or SIGTERM."""
+    """Run the Slack app (Socket Mode or HTTP) and its outbox: `rpa channel slack`."""
+    _serve_channel("slack")
+
+
+def _serve_channel(name: str) -> None:
     import os
+
+    from checkpoints import channels
 
     watch_lifeline()  # started by `rpa up`: stop with it
     settings = _settings()
-    if not settings.slack.enabled:
-        fail("Slack is not configured: set RPA_SLACK__BOT_TOKEN and RPA_SLACK__CHANNEL")
+    try:
+        chat = channels.get(name, settings)
+    except ValueError as exc:
+        fail(str(exc))
     running = read_running_stack(settings)
     api_url = running.prefect_api_url if running else os.environ.get("PREFECT_API_URL")
     if api_url:
         apply_env(prefect_env(settings, api_url))
-    from checkpoints.channels.slack.serve import assemble, run
 
     def resumer(store: Any) -> Any:
         if not api_url:
@@ -255,22 +273,19 @@ def slack() -> None:
 
         return prefect_resumer(store, wait_s=settings.checkpoints.resume_wait_s)
 
+    def ready(line: str) -> None:
+        typer.echo(f"{line}.")
+        _stop_on_sigterm()
+
     try:
-        runtime = assemble(
+        chat.serve(
             settings,
             resumer=resumer,
             prefect_ui_url=api_url.removesuffix("/api") if api_url else None,
+            ready=ready,
         )
     except ValueError as exc:
         fail(str(exc))
-    where = (
-        f"HTTP at http://{settings.slack.http_host}:{settings.slack.http_port}/slack/events"
-        if settings.slack.mode == "http"
-        else "Socket Mode"
-    )
-    typer.echo(f"Slack app running ({where}), posting to {settings.slack.channel}.")
-    _stop_on_sigterm()
-    run(runtime, settings)
 
 
 @app.command("processes")
@@ -346,7 +361,7 @@ class _StartedStack:
         self.fresh = fresh
 
     def __enter__(self) -> Stack:
-        from checkpoints import processes
+        from checkpoints import channels, processes
 
         processes.load()  # a process declared wrongly is refused now, in one line
         stack = self.stack.__enter__()  # this RPA_HOME's lock, or a one-line refusal
@@ -358,8 +373,8 @@ class _StartedStack:
             apply_env(prefect_env(stack.settings, api_url))
             _recover(stack, stack.settings)
             stack.start_runner(sandbox_url)
-            if stack.settings.slack.enabled:
-                stack.start_slack()
+            for chat in channels.enabled(stack.settings):
+                stack.start_channel(chat)
             stack.publish()
         except BaseException:
             stack.stop()
@@ -413,9 +428,11 @@ def _print_summary(summary: Any, info: StackInfo) -> None:
 
 def _print_urls(info: StackInfo) -> None:
     typer.echo(f"Prefect UI:  {info.prefect_ui_url}")
-    slack = _settings().slack
-    if slack.enabled:
-        typer.echo(f"Slack:       posting checkpoints to {slack.channel} ({slack.mode} mode)")
+    from checkpoints import channels
+
+    settings = _settings()
+    for name in channels.enabled(settings):
+        typer.echo(f"Chat:        {channels.get(name, settings).describe(settings)}")
     if info.sandbox_url:
         typer.echo(f"Sandbox:     {info.sandbox_url}  (log in as robot / robot-demo)")
 

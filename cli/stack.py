@@ -217,22 +217,24 @@ class Stack:
         self._spawn("runner", [sys.executable, "-m", "cli.runner"], env, GROUP_SIGNAL)
         self._wait_for_deployment(60.0)
 
-    def start_slack(self) -> None:
-        """Start the Slack app and its outbox (`rpa slack`) next to the runner."""
+    def start_channel(self, name: str) -> None:
+        """Start a chat channel's app and outbox (`rpa channel NAME`) next to the runner."""
+        from checkpoints import channels
+
         if self.prefect_api_url is None:
-            raise StackError("start the Prefect server before the Slack app")
+            raise StackError(f"start the Prefect server before the {name} channel")
         env = prefect_env(self.settings, self.prefect_api_url)
-        self._spawn("slack", [sys.executable, "-m", "cli.main", "slack"], env)
-        slack = self.settings.slack
-        if slack.mode == "http":
-            self._wait_healthy_port("slack", slack.http_host, slack.http_port, 30.0)
+        self._spawn(name, [sys.executable, "-m", "cli.main", "channel", name], env)
+        port = channels.get(name, self.settings).port(self.settings)
+        if port is not None:
+            self._wait_healthy_port(name, port[0], port[1], 30.0)
             return
-        time.sleep(2.0)  # Socket Mode has no port: a bad token shows as an early exit
-        process = dict(self.processes)["slack"]
+        time.sleep(2.0)  # no port to wait for: a bad token shows as an early exit
+        process = dict(self.processes)[name]
         if process.poll() is not None:
             raise StackError(
-                f"the Slack app exited with code {process.returncode}; see "
-                f"{self.logs_dir / 'slack.log'}"
+                f"the {name} channel exited with code {process.returncode}; see "
+                f"{self.logs_dir / f'{name}.log'}"
             )
 
     def _wait_healthy_port(self, name: str, host: str, port: int, timeout_s: float) -> None:
@@ -295,11 +297,17 @@ class Stack:
             self.start_prefect()
         elif name == "runner":
             self.start_runner(self._runner_target)
-        elif name == "slack":
-            self.start_slack()
+        elif name in self.channel_names():
+            self.start_channel(name)
         else:
             raise StackError(f"{name} cannot be restarted")
         self.set_state("running")
+
+    def channel_names(self) -> tuple[str, ...]:
+        """The chat channels this stack runs (those configured)."""
+        from checkpoints import channels
+
+        return channels.enabled(self.settings)
 
     def forget(self, name: str) -> None:
         """Stop a part (and the processes of its group) and forget it."""

@@ -111,9 +111,11 @@ def _revive(
     restarts[name] = [*recent, now]
     say(f"The {name} {how} (see {where}); starting it again.")
     if name in ("prefect-server", "runner"):
-        # The runner's flow runs die with it (its process group); the Slack app talks to
-        # the server. Both start again after it, and what the dead runner left is settled.
-        dependents = [n for n in ("slack",) if n in stack.children() and name != "runner"]
+        # The runner's flow runs die with it (its process group); the chat channels talk to
+        # the server. All start again after it, and what the dead runner left is settled.
+        dependents = [
+            n for n in stack.channel_names() if n in stack.children() and name != "runner"
+        ]
         stack.forget("runner")
         for dependent in dependents:
             stack.forget(dependent)

@@ -234,6 +234,11 @@ class Settings(BaseSettings):
         "RPA_PROCESSES='[\"flows.resident_parking\"]'. Empty: the bundled ones "
         "(flows.change_of_address.process and flows.resident_parking).",
     )
+    channels: list[str] = Field(
+        default_factory=list,
+        description="Modules of the chat channels (JSON list). Empty: the bundled one, "
+        "checkpoints.channels.slack; a channel is on when its settings are present.",
+    )
     process_settings: dict[str, ProcessSettings] = Field(
         default_factory=dict,
         description='Per process, by name (JSON): {"resident-parking": {"deadline_hours": 24, '

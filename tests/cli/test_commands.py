@@ -72,6 +72,8 @@ def state(url: str) -> dict[str, Any]:
         ["sandbox", "serve"],
         ["sandbox", "sample"],
         ["slack"],
+        ["channel"],
+        ["processes"],
         ["db", "upgrade"],
         ["checkpoints", "list"],
         ["checkpoints", "show"],
@@ -100,6 +102,15 @@ def test_slack_without_settings_is_a_one_line_error(tmp_path: Path) -> None:
     assert socket.returncode == 1
     assert "RPA_SLACK__APP_TOKEN" in socket.stderr
     assert len(socket.stderr.strip().splitlines()) == 1
+
+
+def test_an_unknown_chat_channel_is_a_one_line_error(tmp_path: Path) -> None:
+    result = rpa("channel", "teams", env=rpa_env(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("error: no chat channel 'teams'; known: slack (RPA_CHANNELS)")
+    same = rpa("channel", "slack", env=rpa_env(tmp_path))
+    assert same.returncode == 1
+    assert "set RPA_SLACK__BOT_TOKEN and RPA_SLACK__CHANNEL" in same.stderr
 
 
 def test_a_seed_of_the_wrong_shape_is_refused_naming_the_field(tmp_path: Path) -> None:
