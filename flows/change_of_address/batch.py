@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
 from prefect import flow, get_run_logger, runtime, task
@@ -37,8 +35,9 @@ from flows.change_of_address.robot import CaseSystemRobot
 from flows.checkpoint import PROCESS, start_checkpoint_run
 from flows.common import open_store, target_for
 from flows.crashpoints import crash_point
-from flows.summary import BatchSummary, Progress
-from robots.errors import BusinessError, SystemFault, error_code
+from flows.lanes import Lanes
+from flows.summary import BatchSummary
+from robots.errors import BusinessError, SystemFault
 from robots.pool import RobotPool
 from robots.session import BrowserSession
 
@@ -283,7 +282,17 @@ async def process_inbox(
             case_ids = await list_open_cases(limit)
             await confirm_stopped_work(case_ids)
             logger.info("%d open cases at %s, %d lanes", len(case_ids), target.base_url, lanes)
-            outcomes = await _work_through(case_ids, pool, session)
+            work = Lanes(
+                pool=pool,
+                session=session,
+                store=store,
+                holder=_BATCH.get().holder,
+                handle=handle_case,
+                hand_over=_hand_over,
+                retry_delays=settings.retry_delays_s,
+                progress_key="change-of-address-progress",
+            )
+            outcomes = await work.work_through(case_ids)
         finally:
             _BATCH.reset(token)
             store.close()
@@ -304,83 +313,6 @@ async def process_inbox(
         key="change-of-address-summary", markdown="\n".join(summary.lines()).replace("\n", "\n\n")
     )
     return summary
-
-
-async def _work_through(
-    case_ids: list[str], pool: RobotPool[CaseSystemRobot], session: BrowserSession
-) -> list[CaseOutcome]:
-    queue: asyncio.Queue[str] = asyncio.Queue()
-    for case_id in case_ids:
-        queue.put_nowait(case_id)
-    outcomes: list[CaseOutcome] = []
-    progress = Progress(len(case_ids), key="change-of-address-progress")
-    await progress.start()
-
-    async def lane_worker(index: int) -> None:
-        while not queue.empty():
-            case_id = queue.get_nowait()
-            outcomes.append(await _run_case(case_id, index, pool, session))
-            await progress.advance()
-
-    await asyncio.gather(*(lane_worker(lane.index) for lane in pool.lanes))
-    order = {case_id: n for n, case_id in enumerate(case_ids)}
-    return sorted(outcomes, key=lambda o: order[o.case_id])
-
-
-async def _run_case(
-    case_id: str, index: int, pool: RobotPool[CaseSystemRobot], session: BrowserSession
-) -> CaseOutcome:
-    """One case, claimed for this batch while it is worked (two batches never share one)."""
-    batch = _BATCH.get()
-    try:
-        holder = batch.store.claim(case_id, batch.holder)
-    except StoreUnavailable as exc:
-        get_run_logger().error("Case %s left open and untouched: %s", case_id, exc)
-        return CaseOutcome(
-            case_id=case_id, result="failed", error=f"store.unavailable: {exc}; left untouched"
-        )
-    if holder is not None:
-        get_run_logger().info(
-            "Case %s is worked by another batch (%s); left to it", case_id, holder
-        )
-        return CaseOutcome(case_id=case_id, result="skipped")
-    try:
-        return await _work_case(case_id, index, pool, session)
-    finally:
-        with contextlib.suppress(StoreUnavailable):
-            batch.store.release(case_id, batch.holder)
-
-
-async def _work_case(
-    case_id: str, index: int, pool: RobotPool[CaseSystemRobot], session: BrowserSession
-) -> CaseOutcome:
-    lane = pool.lane(index)
-    delays = _BATCH.get().settings.retry_delays_s
-    handle = handle_case.with_options(retries=len(delays), retry_delay_seconds=delays)
-    await session.start_case(lane.context)
-    # Prefect's overloads type an async task's call as its return value; it is a coroutine.
-    call: Any = handle(case_id, index, return_state=True)
-    state = cast(State[CaseOutcome], await call)
-    if state.is_completed():
-        await session.end_case(lane.context, case_id, failed=False)
-        outcome: CaseOutcome = await state.aresult()
-        return outcome
-    # Retries ran out (or the error was not worth retrying): evidence, then a person.
-    result = await state.aresult(raise_on_failure=False)
-    error = result if isinstance(result, BaseException) else None
-    code = error_code(error) if error is not None else "system.unknown"
-    detail = f"{type(error).__name__}: {error}" if error else (state.message or "no error given")
-    screenshot = await session.screenshot(lane.page, f"{case_id}-failed")
-    await session.end_case(lane.context, case_id, failed=True)
-    lane.robot.logged_in = False  # start the next case from a clean login
-    handed = await _hand_over(lane.robot, case_id, code, detail, screenshot)
-    get_run_logger().error("Case %s failed (%s: %s); %s", case_id, code, detail, handed)
-    return CaseOutcome(
-        case_id=case_id,
-        result="failed",
-        error=f"{code}: {detail}; {handed}",
-        screenshot=str(screenshot) if screenshot else None,
-    )
 
 
 async def _hand_over(

@@ -1,0 +1,119 @@
+"""Working a batch's cases through its browser lanes: the same for every process.
+
+Each lane takes the next case from the queue, claims it in the store for this batch
+(two batches never work one case), runs the process's handle-case task with retries
+for system faults, and, when the retries run out, keeps the evidence (a screenshot,
+a trace) and hands the case to a person through the process's `hand_over`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+from prefect import get_run_logger
+from prefect.client.schemas.objects import State
+
+from checkpoints.store.db import StoreUnavailable
+from checkpoints.store.repository import CheckpointStore
+from flows.outcomes import CaseOutcome
+from flows.summary import Progress
+from robots.errors import error_code
+from robots.pool import RobotPool
+from robots.session import BrowserSession
+
+HandOver = Callable[[Any, str, str, str, Path | None], Awaitable[str]]
+"""(robot, case id, error code, detail, screenshot) -> what became of the case."""
+
+
+@dataclass(frozen=True)
+class Lanes:
+    """What the lanes of one batch need from its process's flow."""
+
+    pool: RobotPool[Any]
+    session: BrowserSession
+    store: CheckpointStore
+    holder: str
+    """Names this batch's claims (host, process, flow run)."""
+    handle: Any
+    """The process's handle-case task: (case_id, lane index) -> CaseOutcome."""
+    hand_over: HandOver
+    retry_delays: list[float]
+    progress_key: str
+    key: Callable[[str], str] = lambda case_id: case_id
+    """The case's key in the store (journal and claim): case ids are unique per process."""
+
+    async def work_through(self, case_ids: list[str]) -> list[CaseOutcome]:
+        """Every case, lane by lane; the outcomes in the order the cases were listed."""
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        for case_id in case_ids:
+            queue.put_nowait(case_id)
+        outcomes: list[CaseOutcome] = []
+        progress = Progress(len(case_ids), key=self.progress_key)
+        await progress.start()
+
+        async def lane_worker(index: int) -> None:
+            while not queue.empty():
+                case_id = queue.get_nowait()
+                outcomes.append(await self._run_case(case_id, index))
+                await progress.advance()
+
+        await asyncio.gather(*(lane_worker(lane.index) for lane in self.pool.lanes))
+        order = {case_id: n for n, case_id in enumerate(case_ids)}
+        return sorted(outcomes, key=lambda o: order[o.case_id])
+
+    async def _run_case(self, case_id: str, index: int) -> CaseOutcome:
+        """One case, claimed for this batch while it is worked (two batches never share one)."""
+        key = self.key(case_id)
+        try:
+            holder = self.store.claim(key, self.holder)
+        except StoreUnavailable as exc:
+            get_run_logger().error("Case %s left open and untouched: %s", case_id, exc)
+            return CaseOutcome(
+                case_id=case_id, result="failed", error=f"store.unavailable: {exc}; left untouched"
+            )
+        if holder is not None:
+            get_run_logger().info(
+                "Case %s is worked by another batch (%s); left to it", case_id, holder
+            )
+            return CaseOutcome(case_id=case_id, result="skipped")
+        try:
+            return await self._work_case(case_id, index)
+        finally:
+            with contextlib.suppress(StoreUnavailable):
+                self.store.release(key, self.holder)
+
+    async def _work_case(self, case_id: str, index: int) -> CaseOutcome:
+        lane = self.pool.lane(index)
+        delays = self.retry_delays
+        handle = self.handle.with_options(retries=len(delays), retry_delay_seconds=delays)
+        await self.session.start_case(lane.context)
+        # Prefect's overloads type an async task's call as its return value; it is a coroutine.
+        call: Any = handle(case_id, index, return_state=True)
+        state = cast(State[CaseOutcome], await call)
+        if state.is_completed():
+            await self.session.end_case(lane.context, case_id, failed=False)
+            outcome: CaseOutcome = await state.aresult()
+            return outcome
+        # Retries ran out (or the error was not worth retrying): evidence, then a person.
+        result = await state.aresult(raise_on_failure=False)
+        error = result if isinstance(result, BaseException) else None
+        code = error_code(error) if error is not None else "system.unknown"
+        detail = (
+            f"{type(error).__name__}: {error}" if error else (state.message or "no error given")
+        )
+        screenshot = await self.session.screenshot(lane.page, f"{case_id}-failed")
+        await self.session.end_case(lane.context, case_id, failed=True)
+        lane.robot.logged_in = False  # start the next case from a clean login
+        handed = await self.hand_over(lane.robot, case_id, code, detail, screenshot)
+        get_run_logger().error("Case %s failed (%s: %s); %s", case_id, code, detail, handed)
+        return CaseOutcome(
+            case_id=case_id,
+            result="failed",
+            error=f"{code}: {detail}; {handed}",
+            screenshot=str(screenshot) if screenshot else None,
+        )
