@@ -22,7 +22,6 @@ from config.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODULES: tuple[str, ...] = ("flows.change_of_address.process", "flows.resident_parking")
 
 _REGISTRY: dict[str, Process[Any, Any]] = {}
 _LOADED: set[str] = set()
@@ -61,7 +60,7 @@ def load(modules: tuple[str, ...] | list[str] | None = None) -> dict[str, Proces
     from config.settings import get_settings
 
     if modules is None:
-        modules = tuple(get_settings().processes) or DEFAULT_MODULES
+        modules = tuple(get_settings().processes)
     with _LOCK:
         for module in modules:
             if module in _LOADED:

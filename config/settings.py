@@ -229,15 +229,14 @@ class Settings(BaseSettings):
         "postgresql+psycopg://user@host/db. Empty: SQLite at RPA_HOME/rpa.db.",
     )
     processes: list[str] = Field(
-        default_factory=list,
+        default_factory=lambda: ["flows.change_of_address.process", "flows.resident_parking"],
         description="Modules that declare the processes to run, as a JSON list, e.g. "
-        "RPA_PROCESSES='[\"flows.resident_parking\"]'. Empty: the bundled ones "
-        "(flows.change_of_address.process and flows.resident_parking).",
+        "RPA_PROCESSES='[\"flows.resident_parking\"]'. Default: the bundled ones.",
     )
     channels: list[str] = Field(
-        default_factory=list,
-        description="Modules of the chat channels (JSON list). Empty: the bundled one, "
-        "checkpoints.channels.slack; a channel is on when its settings are present.",
+        default_factory=lambda: ["checkpoints.channels.slack"],
+        description="Modules of the chat channels (JSON list); a channel is on when its "
+        "settings are present.",
     )
     process_settings: dict[str, ProcessSettings] = Field(
         default_factory=dict,

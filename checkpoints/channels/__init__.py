@@ -20,8 +20,6 @@ from config.settings import Settings
 
 __all__ = ["ChatChannel", "all_channels", "enabled", "get"]
 
-DEFAULT_MODULES: tuple[str, ...] = ("checkpoints.channels.slack",)
-
 
 class ChatChannel(Protocol):
     """What the product needs of a chat system's package."""
@@ -58,11 +56,10 @@ class ChatChannel(Protocol):
         ...
 
 
-def all_channels(settings: Settings | None = None) -> dict[str, ChatChannel]:
-    """Every chat channel package this installation has, by name."""
-    modules = tuple(settings.channels) if settings is not None and settings.channels else None
+def all_channels(settings: Settings) -> dict[str, ChatChannel]:
+    """Every chat channel package this installation has (RPA_CHANNELS), by name."""
     found: dict[str, ChatChannel] = {}
-    for module in modules or DEFAULT_MODULES:
+    for module in settings.channels:
         channel: ChatChannel = importlib.import_module(module).channel
         found[channel.name] = channel
     return found

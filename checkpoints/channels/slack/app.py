@@ -242,70 +242,39 @@ def register(app: App, channel: SlackChannel) -> None:
             return
         channel.delivery.deliver_due()
 
-    @app.action(ACTION_EDIT)
-    def open_edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        checkpoint_id = channel.permitted(client, body)
-        if checkpoint_id is None:
-            return
-        checkpoint = channel.store.get(checkpoint_id)
-        if checkpoint.status != "open":
-            channel.already(
-                client, body, AlreadyDecided(checkpoint_id, checkpoint.decision, checkpoint.status)
-            )
-            return
-        client.views_open(
-            trigger_id=body["trigger_id"], view=edit_view(checkpoint, locale=channel.locale)
-        )
+    def modal_opener(make: Callable[..., dict[str, Any]]) -> Callable[..., None]:
+        """A button that opens a modal for an open checkpoint (edit, reject)."""
 
-    @app.action(ACTION_REJECT_CASE)
-    def open_reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
-        checkpoint_id = channel.permitted(client, body)
-        if checkpoint_id is None:
-            return
-        checkpoint = channel.store.get(checkpoint_id)
-        if checkpoint.status != "open":
-            channel.already(
-                client, body, AlreadyDecided(checkpoint_id, checkpoint.decision, checkpoint.status)
-            )
-            return
-        client.views_open(
-            trigger_id=body["trigger_id"], view=reject_view(checkpoint, locale=channel.locale)
-        )
-
-    @app.view(REJECT_VIEW)
-    def submit_reject(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
-    ) -> None:
-        checkpoint_id = view["private_metadata"]
-        reason = submitted_values(view).get("reason", "")
-        if not channel.allowed(body["user"]["id"], checkpoint_id):
-            ack(response_action="errors", errors={"reason": reply("refused", channel.locale)})
-            channel.refuse(client, body, checkpoint_id)
-            return
-        try:
-            channel.service.decide(
-                checkpoint_id,
-                kind="reject",
-                decided_by=channel.name_of(client, body["user"]["id"]),
-                channel="slack",
-                comment=reason,
-            )
-        except DecisionError as exc:
-            ack(response_action="errors", errors={"reason": str(exc)[:150]})
-            return
-        except AlreadyDecided as exc:
+        def open_modal(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
             ack()
-            channel.already(client, body, exc)
-            return
-        ack()
-        channel.delivery.deliver_due()
+            checkpoint_id = channel.permitted(client, body)
+            if checkpoint_id is None:
+                return
+            checkpoint = channel.store.get(checkpoint_id)
+            if checkpoint.status != "open":
+                channel.already(
+                    client,
+                    body,
+                    AlreadyDecided(checkpoint_id, checkpoint.decision, checkpoint.status),
+                )
+                return
+            client.views_open(
+                trigger_id=body["trigger_id"], view=make(checkpoint, locale=channel.locale)
+            )
 
-    @app.view(EDIT_VIEW)
-    def submit_edit(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+        return open_modal
+
+    app.action(ACTION_EDIT)(modal_opener(edit_view))
+    app.action(ACTION_REJECT_CASE)(modal_opener(reject_view))
+
+    def submit(
+        ack: Ack,
+        body: dict[str, Any],
+        client: WebClient,
+        view: dict[str, Any],
+        decide: Callable[[str, dict[str, str], str], None],
     ) -> None:
+        """A modal's decision: checked like a click, errors shown on the modal's fields."""
         checkpoint_id = view["private_metadata"]
         values = submitted_values(view)
         first_field = next(iter(values), "comment")
@@ -313,27 +282,12 @@ def register(app: App, channel: SlackChannel) -> None:
             ack(response_action="errors", errors={first_field: reply("refused", channel.locale)})
             channel.refuse(client, body, checkpoint_id)
             return
-        comment = values.pop("comment", "")
-        checkpoint = channel.store.get(checkpoint_id)
         try:
-            process = processes.get(checkpoint.process)
-        except processes.ProcessNotLoaded as exc:
-            ack(response_action="errors", errors={first_field: str(exc)[:150]})
-            return
-        edits = _changed(process.form_values(checkpoint.case), values)
-        try:
-            if not edits:
-                raise DecisionError("nothing was changed", {first_field: "nothing was changed"})
-            channel.service.decide(
-                checkpoint_id,
-                kind="edit",
-                decided_by=channel.name_of(client, body["user"]["id"]),
-                channel="slack",
-                edits=edits,
-                comment=comment,
-            )
+            decide(checkpoint_id, values, channel.name_of(client, body["user"]["id"]))
         except DecisionError as exc:
-            errors = {field: message for field, message in exc.problems.items() if field in values}
+            # Slack shows an error only on an input the modal has.
+            inputs = set((view.get("state") or {}).get("values") or {})
+            errors = {field: message for field, message in exc.problems.items() if field in inputs}
             ack(response_action="errors", errors=errors or {first_field: str(exc)[:150]})
             return
         except AlreadyDecided as exc:
@@ -342,6 +296,47 @@ def register(app: App, channel: SlackChannel) -> None:
             return
         ack()
         channel.delivery.deliver_due()
+
+    def reject_case(checkpoint_id: str, values: dict[str, str], by: str) -> None:
+        reason = values.get("reason", "")
+        try:
+            channel.service.decide(
+                checkpoint_id, kind="reject", decided_by=by, channel="slack", comment=reason
+            )
+        except DecisionError as exc:  # the reason is the modal's only field
+            raise DecisionError(str(exc), {"reason": str(exc)[:150]}) from exc
+
+    def edit_case(checkpoint_id: str, values: dict[str, str], by: str) -> None:
+        comment = values.pop("comment", "")
+        first_field = next(iter(values), "comment")
+        checkpoint = channel.store.get(checkpoint_id)
+        try:
+            process = processes.get(checkpoint.process)
+        except processes.ProcessNotLoaded as exc:
+            raise DecisionError(str(exc)) from exc
+        edits = _changed(process.form_values(checkpoint.case), values)
+        if not edits:
+            raise DecisionError("nothing was changed", {first_field: "nothing was changed"})
+        channel.service.decide(
+            checkpoint_id,
+            kind="edit",
+            decided_by=by,
+            channel="slack",
+            edits=edits,
+            comment=comment,
+        )
+
+    @app.view(REJECT_VIEW)
+    def submit_reject(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        submit(ack, body, client, view, reject_case)
+
+    @app.view(EDIT_VIEW)
+    def submit_edit(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        submit(ack, body, client, view, edit_case)
 
 
 def _changed(raw: dict[str, Any], values: dict[str, str]) -> dict[str, str]:

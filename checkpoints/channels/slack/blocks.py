@@ -44,7 +44,6 @@ _T = {
     "da": {
         "locale": "da",
         "header": "{title} {case_id}: afventer afgørelse",
-        "date": "Flyttedato",
         "invalid": "Kunne ikke læses",
         "why": "Hvorfor en person skal afgøre sagen",
         "remarks": "Borgerens bemærkning",
@@ -89,7 +88,6 @@ _T = {
     "en": {
         "locale": "en",
         "header": "{title} {case_id}: waiting for a decision",
-        "date": "Move date",
         "invalid": "Could not be read",
         "why": "Why a person must decide",
         "remarks": "The citizen's remarks",
@@ -158,7 +156,7 @@ def _cut(text: str, limit: int) -> str:
 
 
 def _field(name: str) -> str:
-    """A field path or rule id: ours (`new_address.street`) as it is, anything else escaped."""
+    """A field path or rule id: ours (`form.field`, `rule.id`) as it is, anything else escaped."""
     return name if _OUR_NAME.fullmatch(name) else escape(name)
 
 
