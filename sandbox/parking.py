@@ -22,6 +22,7 @@ from sandbox.records import (
     InvalidInputError,
     NotFoundError,
     normalize_cpr,
+    page_of,
 )
 from sandbox.seed import Seed, SeedPermitApplication, SeedVehicle, normalize_plate
 
@@ -162,9 +163,7 @@ class ParkingStore:
                 if (status is None or a.status == status)
                 and (not wanted or normalize_cpr(a.submitted.applicant_cpr) == wanted)
             ]
-            pages = max(1, math.ceil(len(found) / page_size))
-            page = min(max(page, 1), pages)
-            chunk = found[(page - 1) * page_size : page * page_size]
+            chunk, page, pages = page_of(found, page, page_size)
             return ApplicationPage([replace(a) for a in chunk], page, pages, len(found))
 
     def get(self, case_id: str) -> Application:

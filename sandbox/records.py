@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sandbox.seed import SeedNotification
@@ -117,3 +120,13 @@ class Registration:
 def normalize_cpr(value: str) -> str:
     """A CPR number as typed, without blanks and the dash: `010190-1234` -> `0101901234`."""
     return re.sub(r"[\s-]", "", value)
+
+
+T = TypeVar("T")
+
+
+def page_of(found: Sequence[T], page: int, page_size: int) -> tuple[Sequence[T], int, int]:
+    """One page of a listing (pages count from 1; out of range: the nearest page)."""
+    pages = max(1, math.ceil(len(found) / page_size))
+    page = min(max(page, 1), pages)
+    return found[(page - 1) * page_size : page * page_size], page, pages

@@ -33,6 +33,7 @@ from sandbox.records import (
     Person,
     Registration,
     normalize_cpr,
+    page_of,
 )
 from sandbox.seed import CLOSED_STATUSES, Seed, SeedAddress
 
@@ -125,9 +126,7 @@ class Store:
                 for c in self._order
                 if (status is None or c.status == status) and (not wanted or _involves(c, wanted))
             ]
-            pages = max(1, math.ceil(len(found) / page_size))
-            page = min(max(page, 1), pages)
-            chunk = found[(page - 1) * page_size : page * page_size]
+            chunk, page, pages = page_of(found, page, page_size)
             return CasePage([_copy(c) for c in chunk], page, pages, len(found))
 
     def get_case(self, case_id: str) -> Case:

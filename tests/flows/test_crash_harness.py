@@ -20,7 +20,7 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -178,19 +178,22 @@ def active(store: CheckpointStore) -> list[Any]:
     return [c for c in store.all() if c.status in ("open", "proposed", "decided", "failed")]
 
 
-@pytest.mark.parametrize("point", [*BATCH_POINTS, *sorted(DECISION_POINTS)])
-def test_a_kill_at_any_step_loses_nothing_and_repeats_nothing(
-    harness: dict[str, str], store: CheckpointStore, sandbox: SandboxServer, point: str
-) -> None:
-    url = sandbox.url
-    plan(harness, point, BATCH_POINTS.get(point, PERSON))
+def kill_and_recover(
+    harness: dict[str, str],
+    store: CheckpointStore,
+    point: str,
+    run_batch: Callable[[], subprocess.CompletedProcess[str]],
+) -> Any:
+    """The planned kill, then the user's recovery: the batch again, reconcile, decide.
 
-    first = batch(harness, url)
+    Returns the person's checkpoint, once its decision has been carried out.
+    """
+    first = run_batch()
     if point in BATCH_POINTS:
         assert first.returncode == -signal.SIGKILL, first.stderr[-2000:]
         assert fired(harness)
         # The user's recovery: run the batch again.
-        again = batch(harness, url)
+        again = run_batch()
         assert again.returncode == 0, again.stderr[-2000:]
     else:
         assert first.returncode == 0, first.stderr[-2000:]
@@ -214,6 +217,16 @@ def test_a_kill_at_any_step_loses_nothing_and_repeats_nothing(
     reconcile_until(store, lambda: not active(store), "every decision to be carried out")
     if point in DECISION_POINTS:
         assert fired(harness), f"the crash at {point} never happened"
+    return checkpoint
+
+
+@pytest.mark.parametrize("point", [*BATCH_POINTS, *sorted(DECISION_POINTS)])
+def test_a_kill_at_any_step_loses_nothing_and_repeats_nothing(
+    harness: dict[str, str], store: CheckpointStore, sandbox: SandboxServer, point: str
+) -> None:
+    url = sandbox.url
+    plan(harness, point, BATCH_POINTS.get(point, PERSON))
+    kill_and_recover(harness, store, point, lambda: batch(harness, url))
 
     after = state(url)
     statuses = {n["case_id"]: n["status"] for n in after["notifications"]}
@@ -290,34 +303,8 @@ def test_a_kill_at_any_step_of_the_second_process_loses_nothing_and_repeats_noth
 ) -> None:
     url = parking_sandbox.url
     plan(harness, point, parking_points().get(point, PARKING_PERSON))
-    first = parking_batch(harness, url)
-    if point in BATCH_POINTS:
-        assert first.returncode == -signal.SIGKILL, first.stderr[-2000:]
-        assert fired(harness)
-        again = parking_batch(harness, url)
-        assert again.returncode == 0, again.stderr[-2000:]
-    else:
-        assert first.returncode == 0, first.stderr[-2000:]
-
-    def waiting() -> bool:
-        (checkpoint,) = active(store)
-        return (
-            checkpoint.status == "open"
-            and checkpoint.flow_run_id is not None
-            and _paused(checkpoint.flow_run_id)
-        )
-
-    reconcile_until(store, waiting, "the person's application to wait in a suspended run")
-    (checkpoint,) = active(store)
+    checkpoint = kill_and_recover(harness, store, point, lambda: parking_batch(harness, url))
     assert checkpoint.process == PARKING
-    decided = decide(harness, checkpoint.checkpoint_id)
-    if point == "decision.stored":
-        assert decided.returncode == -signal.SIGKILL, decided.stderr[-2000:]
-    else:
-        assert decided.returncode == 0, decided.stderr[-2000:]
-    reconcile_until(store, lambda: not active(store), "every decision to be carried out")
-    if point in DECISION_POINTS:
-        assert fired(harness), f"the crash at {point} never happened"
 
     after = state(url)
     statuses = {a["case_id"]: a["status"] for a in after["permit_applications"]}
