@@ -34,7 +34,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from checkpoints.forms import Change
-from checkpoints.text import mask_cprs, strip_white, written
+from checkpoints.text import mask_cprs, strip_white
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +46,6 @@ MANUAL: DecisionKind = "manual"
 CONTACT_CITIZEN: DecisionKind = "contact_citizen"
 REJECT: DecisionKind = "reject"
 DECISION_KINDS: tuple[DecisionKind, ...] = (APPROVE, EDIT, MANUAL, CONTACT_CITIZEN, REJECT)
-ACTING_KINDS: tuple[DecisionKind, ...] = (APPROVE, EDIT)
-"""Decisions that let the robot do the process's work on the form's values."""
 
 
 class ProcessError(ValueError):
@@ -593,8 +591,3 @@ class Process(Generic[CaseT, FormT]):
 
 def _case_id(case: BaseModel) -> str:
     return str(getattr(case, "case_id", "?"))
-
-
-def remarks_written(text: str) -> bool:
-    """True when free text holds anything but white space (hidden characters count)."""
-    return bool(written(text))

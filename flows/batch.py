@@ -268,6 +268,7 @@ async def process_cases(
     summary = BatchSummary(
         target_url=target.base_url,
         process=process,
+        done_as="done",
         concurrency=lanes,
         wall_seconds=time.monotonic() - started,
         outcomes=outcomes,

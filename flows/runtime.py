@@ -10,7 +10,7 @@ nothing), bound by a fingerprint to the exact values that were cleared.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -178,6 +178,3 @@ async def carry_out(
         outcome=outcome.model_dump(mode="json"),
     )
     return CarriedOut(**done, action=outcome.action, references=outcome.references)
-
-
-ResultKind = Literal["done", "set_aside", "failed", "skipped"]

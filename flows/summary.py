@@ -16,7 +16,11 @@ class BatchSummary(BaseModel):
     """What one batch run did, case by case."""
 
     target_url: str
-    process: str = Field(default="change-of-address", description="The process batched.")
+    process: str = Field(default="", description="The process batched.")
+    done_as: str = Field(
+        default="registered",
+        description="The result of a case the robot did alone (`registered`, `done`).",
+    )
     concurrency: int
     wall_seconds: float
     outcomes: list[CaseOutcome] = Field(default_factory=list)
@@ -42,11 +46,7 @@ class BatchSummary(BaseModel):
 
     def headline(self) -> str:
         """One line: the counts."""
-        done = (
-            f"{self.count('registered')} registered by the robot"
-            if self.process == "change-of-address"
-            else f"{self.count('done')} done by the robot"
-        )
+        done = f"{self.count(self.done_as)} {self.done_as} by the robot"
         return (
             f"{self.total} cases: {done}, "
             f"{self.count('set_aside')} set aside for a human, {self.count('failed')} failed "
