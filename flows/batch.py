@@ -284,15 +284,43 @@ async def process_cases(
     return summary
 
 
+async def _done_before_the_fault(robot: Any, case_id: str) -> CaseOutcome | None:
+    """A case whose announced action went through before a fault hid it: confirmed, done.
+
+    The last step (closing the case) can succeed in the case system while its answer is
+    lost; the case then reads as done, and a checkpoint for it would ask a person to
+    decide a case that is finished.
+    """
+    batch = _BATCH.get()
+    process = batch.process
+    key = batch.key(case_id)
+    try:
+        entries = batch.store.journal(key)
+        if not entries or entries[-1].kind != ACTING or process.reader is None:
+            return None
+        decision = entries[-1].data.get("decision")
+        case = await process.reader(robot, case_id)
+        if decision not in process.end_status or case.status != process.end_status[decision]:
+            return None
+        batch.store.record(key, "robot.confirmed", {"case_status": case.status})
+    except Exception as exc:  # the system that just failed may still be failing
+        get_run_logger().info("Case %s: could not confirm how it ended: %s", case_id, exc)
+        return None
+    return CaseOutcome(case_id=case_id, result="done", action=decision)
+
+
 async def _hand_over(
     robot: Any, case_id: str, code: str, detail: str, screenshot: Path | None
-) -> str:
+) -> str | CaseOutcome:
     """A case the robot could not finish goes to a person (`system.failed`), never nowhere.
 
     Only when the robot can still read the case: a checkpoint holds the case as read, so
     a case that cannot be read stays open in the case system for the next run (and the
     journal says the robot stopped).
     """
+    done = await _done_before_the_fault(robot, case_id)
+    if done is not None:
+        return done
     batch = _BATCH.get()
     process = batch.process
     message = _FAILED.get(batch.settings.locale).format(code=code, detail=detail)

@@ -132,13 +132,16 @@ async def _carry_out_with_retries(
     settings: Settings,
     target_url: str | None,
 ) -> CarriedOut:
+    recorded: list[BaseException] = []
     try:
         target = target_for(settings, target_url or checkpoint.target_url)
         async with BrowserSession(settings.browser, settings.artifacts_dir) as session:
-            return await _attempts(store, process, checkpoint, settings, session, target)
+            return await _attempts(store, process, checkpoint, settings, session, target, recorded)
     except Exception as exc:
         # Whatever stopped the robot, the checkpoint says so; it is never left silently.
-        if store.get(checkpoint.checkpoint_id).status == "decided":
+        # Only once: a failure already recorded may have been retried by a person since,
+        # and that retry's run must not find its checkpoint failed again by this one.
+        if exc not in recorded and store.get(checkpoint.checkpoint_id).status == "decided":
             _record_failure(store, checkpoint, exc, None)
         raise
 
@@ -169,6 +172,7 @@ async def _attempts(
     settings: Settings,
     session: BrowserSession,
     target: Target,
+    recorded: list[BaseException],
 ) -> CarriedOut:
     logger = get_run_logger()
     delays = [*settings.retry_delays_s, None]
@@ -194,6 +198,7 @@ async def _attempts(
                     # person must decide again, knowing why the robot stopped.
                     return _back_to_a_person(store, process, checkpoint, exc, shot, settings)
                 _record_failure(store, checkpoint, exc, shot)
+                recorded.append(exc)
                 raise
     raise AssertionError("unreachable")
 

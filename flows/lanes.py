@@ -26,8 +26,11 @@ from robots.errors import error_code
 from robots.pool import RobotPool
 from robots.session import BrowserSession
 
-HandOver = Callable[[Any, str, str, str, Path | None], Awaitable[str]]
-"""(robot, case id, error code, detail, screenshot) -> what became of the case."""
+HandOver = Callable[[Any, str, str, str, Path | None], Awaitable[str | CaseOutcome]]
+"""(robot, case id, error code, detail, screenshot) -> what became of the case.
+
+An outcome instead of words when the case turned out done after all (the robot's last
+step went through before the fault hid it): then nothing goes to a person."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,13 @@ class Lanes:
         await self.session.end_case(lane.context, case_id, failed=True)
         lane.robot.logged_in = False  # start the next case from a clean login
         handed = await self.hand_over(lane.robot, case_id, code, detail, screenshot)
+        if isinstance(handed, CaseOutcome):
+            get_run_logger().info(
+                "Case %s: the fault (%s) came after the robot's last step; it is done",
+                case_id,
+                code,
+            )
+            return handed
         get_run_logger().error("Case %s failed (%s: %s); %s", case_id, code, detail, handed)
         return CaseOutcome(
             case_id=case_id,

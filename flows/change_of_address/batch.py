@@ -315,10 +315,34 @@ async def process_inbox(
     return summary
 
 
+async def _closed_before_the_fault(robot: CaseSystemRobot, case_id: str) -> CaseOutcome | None:
+    """A case the robot closed while the answer was lost to a fault: confirmed, registered.
+
+    Closing can succeed in the case system while its answer is lost; the case then reads
+    as registered, and a checkpoint for it would ask a person to decide a finished case.
+    """
+    batch = _BATCH.get()
+    try:
+        entries = batch.store.journal(case_id)
+        if not entries or entries[-1].kind != "robot.closing":
+            return None
+        case = await robot.read_case(case_id)
+        if case.status != "registered":
+            return None
+        batch.store.record(case_id, "robot.confirmed", {"case_status": case.status})
+    except Exception as exc:  # the system that just failed may still be failing
+        get_run_logger().info("Case %s: could not confirm how it ended: %s", case_id, exc)
+        return None
+    return CaseOutcome(case_id=case_id, result="registered")
+
+
 async def _hand_over(
     robot: CaseSystemRobot, case_id: str, code: str, detail: str, screenshot: Path | None
-) -> str:
+) -> str | CaseOutcome:
     """A case the robot could not finish goes to a person (`system.failed`), never nowhere."""
+    closed = await _closed_before_the_fault(robot, case_id)
+    if closed is not None:
+        return closed
     batch = _BATCH.get()
     locale = batch.settings.locale
     message = {

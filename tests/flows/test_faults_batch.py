@@ -22,6 +22,7 @@ from config.settings import get_settings
 from flows.change_of_address import process_inbox
 from sandbox import SandboxServer, parse_seed
 from sandbox.sample import generate_sample
+from tests import seeds
 from tests.conftest import sandbox_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("rpa_home")]
@@ -177,3 +178,35 @@ def test_faults_never_let_the_second_process_decide_and_lose_nothing(
     assert store.unfinished(("robot.acting",)) == []
     assert store.verify_journals()[1] == []
     store.close()
+
+
+def test_a_close_whose_answer_is_lost_is_confirmed_not_handed_to_a_person(
+    prefect_api_url: str,
+) -> None:
+    case_id = seeds.ROUTINE[0]
+    count = {"path_prefix": f"/sager/{case_id}", "method": "GET", "rate": 0.0, "status": 404}
+    with SandboxServer(parse_seed(seeds.small_batch()), sandbox_settings()) as clean:
+        httpx.post(f"{clean.url}/api/test/faults", json=count).raise_for_status()
+        asyncio.run(process_inbox(target_url=clean.url, limit=1, concurrency=1))
+        # The last GET of the case is the page the close redirects to.
+        gets = httpx.get(f"{clean.url}/api/test/faults").json()["faults"][0]["matched"]
+    assert gets >= 2
+
+    with SandboxServer(parse_seed(seeds.small_batch()), sandbox_settings()) as sandbox:
+        # The close goes through; its answer and the two retries' reads are lost.
+        lost = {**count, "rate": None, "after": gets - 1, "times": 3}
+        httpx.post(f"{sandbox.url}/api/test/faults", json=lost).raise_for_status()
+        summary = asyncio.run(process_inbox(target_url=sandbox.url, limit=1, concurrency=1))
+        faults = httpx.get(f"{sandbox.url}/api/test/faults").json()["faults"]
+        statuses = {n["case_id"]: n["status"] for n in state(sandbox.url)["notifications"]}
+
+    assert faults == []  # all three were spent
+    assert statuses[case_id] == "registered"
+    assert [(o.case_id, o.result) for o in summary.outcomes] == [(case_id, "registered")]
+    store = CheckpointStore.connect(get_settings().store_url)
+    try:
+        assert store.all() == []  # nothing for a person: the case is done
+        kinds = [e.kind for e in store.journal(case_id)]
+        assert kinds[-2:] == ["robot.closing", "robot.confirmed"]
+    finally:
+        store.close()
