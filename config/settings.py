@@ -45,6 +45,13 @@ class TargetSettings(BaseModel):
         default=SecretStr("robot-demo"), description="The robot's password in the case system."
     )
     page_size: int = Field(default=25, ge=1, description="Cases per inbox page (read-only hint).")
+    rendering: Literal["server", "browser"] = Field(
+        default="server",
+        description="How the robot reads the system's pages: `server` reads the HTML as sent "
+        "without rendering it (the sandbox's pages are complete as sent: several times less "
+        "CPU); `browser` reads what the browser renders, for systems that need JavaScript. "
+        "Forms are always filled in and sent in the browser.",
+    )
 
 
 class SandboxSettings(BaseModel):

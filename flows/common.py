@@ -22,5 +22,8 @@ def target_for(settings: Settings, target_url: str | None) -> Target:
             "no case system to work in: pass target_url, set RPA_TARGET__URL, or start `rpa up`"
         )
     return Target(
-        base_url=url, username=settings.target.username, password=settings.target.password
+        base_url=url,
+        username=settings.target.username,
+        password=settings.target.password,
+        rendering=settings.target.rendering,
     )

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from config.settings import BrowserSettings, SandboxSettings, Settings
 from flows.change_of_address.robot import CaseSystemRobot, Target
+from robots.reading import Rendering
 from robots.session import BrowserSession
 
 # slack-sdk and httpx honour proxies; tests talk to localhost only.
@@ -83,12 +84,24 @@ def sandbox_settings(**overrides: Any) -> SandboxSettings:
     return SandboxSettings(**(values | overrides))
 
 
+@pytest.fixture(params=["server", "browser"])
+def rendering(request: pytest.FixtureRequest) -> Rendering:
+    """Both ways a robot reads pages: as sent (server-rendered systems) and rendered."""
+    value: Rendering = request.param
+    return value
+
+
 @pytest.fixture
-def target_for() -> Callable[[str], Target]:
-    """The robot's view of a sandbox at a URL."""
+def target_for(rendering: Rendering) -> Callable[[str], Target]:
+    """The robot's view of a sandbox at a URL, read both ways (each test runs twice)."""
 
     def make(url: str) -> Target:
-        return Target(base_url=url, username=SANDBOX_USER, password=SecretStr(SANDBOX_PASSWORD))
+        return Target(
+            base_url=url,
+            username=SANDBOX_USER,
+            password=SecretStr(SANDBOX_PASSWORD),
+            rendering=rendering,
+        )
 
     return make
 

@@ -38,7 +38,9 @@ class CaseSystemRobot(SystemRobot):
     @_logged_in
     async def list_open_cases(self, limit: int | None = None) -> list[str]:
         """Page through the inbox and collect the ids of open notifications."""
-        inbox: InboxPage | None = await InboxPage(self.page, self.base_url).open(status="open")
+        inbox: InboxPage | None = await InboxPage(self.page, self.base_url, self.rendering).open(
+            status="open"
+        )
         case_ids: list[str] = []
         while inbox is not None:
             case_ids += [row.case_id for row in await inbox.rows() if row.status == "open"]
@@ -50,7 +52,7 @@ class CaseSystemRobot(SystemRobot):
     @_logged_in
     async def read_case(self, case_id: str) -> CaseFile:
         """Read a notification from its case page and validate it (extraction)."""
-        page = await CasePage(self.page, self.base_url).open(case_id)
+        page = await CasePage(self.page, self.base_url, self.rendering).open(case_id)
         raw = await page.read()
         notification, problems = validate_notification(raw)
         return CaseFile(
@@ -67,7 +69,7 @@ class CaseSystemRobot(SystemRobot):
         notification = case.notification
         if notification is None:
             return case
-        registry = AddressRegisterPage(self.page, self.base_url)
+        registry = AddressRegisterPage(self.page, self.base_url, self.rendering)
         matches = await registry.search(notification.new_address)
         enrichment = Enrichment()
         if len(matches) == 1:
@@ -79,12 +81,12 @@ class CaseSystemRobot(SystemRobot):
             log.info(
                 "Case %s: the new address matches %d register entries", case.case_id, len(matches)
             )
-        population = PopulationRegisterPage(self.page, self.base_url)
+        population = PopulationRegisterPage(self.page, self.base_url, self.rendering)
         movers: dict[str, Person | None] = {}
         for mover in notification.movers:
             movers[mover.cpr], _ = await population.look_up(mover.cpr)
         enrichment.movers = movers
-        inbox = InboxPage(self.page, self.base_url)
+        inbox = InboxPage(self.page, self.base_url, self.rendering)
         related = {}
         for mover in notification.movers:
             await inbox.open(status="alle", cpr=mover.cpr)
@@ -108,7 +110,7 @@ class CaseSystemRobot(SystemRobot):
         if case.enrichment is None or case.enrichment.new_address is None:
             raise BusinessError(f"case {case.case_id}: the new address is not in the register")
         address_id = case.enrichment.new_address.address_id
-        population = PopulationRegisterPage(self.page, self.base_url)
+        population = PopulationRegisterPage(self.page, self.base_url, self.rendering)
         registrations = []
         for mover in notification.movers:
             _, existing = await population.look_up(mover.cpr)
@@ -183,20 +185,21 @@ class CaseSystemRobot(SystemRobot):
 
     @_logged_in
     async def show_case(self, case_id: str) -> None:
-        """Open a case's page (for a screenshot a person will look at)."""
-        await CasePage(self.page, self.base_url).open(case_id)
+        """Open a case's page in the browser (for a screenshot a person will look at)."""
+        page = await CasePage(self.page, self.base_url, self.rendering).open(case_id)
+        await page.show()
 
     @_logged_in
     async def mark_in_progress(self, case_id: str) -> None:
         """Mark a case as in progress, so no one else picks it up (idempotent)."""
-        page = await CasePage(self.page, self.base_url).open(case_id)
+        page = await CasePage(self.page, self.base_url, self.rendering).open(case_id)
         if await page.status() == "open":
             await page.mark_in_progress()
 
     @_logged_in
     async def close_case(self, case_id: str, outcome: str, note: str) -> None:
         """Close a case with an outcome and a note (idempotent: a closed case is left)."""
-        page = await CasePage(self.page, self.base_url).open(case_id)
+        page = await CasePage(self.page, self.base_url, self.rendering).open(case_id)
         status = await page.status()
         if status in ("open", "in_progress"):
             await page.close(outcome, note)

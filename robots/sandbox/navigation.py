@@ -14,14 +14,8 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page, Response
 
 from robots.errors import HttpFault, SessionLost, TargetUnreachable, UnexpectedPage
-
-LOGIN_PATH = "/login"
-_UNREACHABLE = (
-    "ERR_CONNECTION_REFUSED",
-    "ERR_NAME_NOT_RESOLVED",
-    "ERR_ADDRESS_UNREACHABLE",
-    "ERR_UNSAFE_PORT",
-)
+from robots.reading import LOGIN_PATH
+from robots.reading import UNREACHABLE as _UNREACHABLE
 
 
 async def goto(page: Page, url: str, *, expect: Collection[int] = ()) -> Response | None:

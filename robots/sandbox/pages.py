@@ -11,9 +11,10 @@ from playwright.async_api import Locator, Page
 
 from checkpoints.text import strip_white as _strip
 from robots.errors import BusinessError, SystemFault, UnexpectedPage
+from robots.reading import Rendering, Snapshot, read, rendered
 from robots.sandbox.html_text import text_by_test_id, texts_by_test_id
 from robots.sandbox.models import Address, Person, RegisterAddress, Registration, RelatedCase
-from robots.sandbox.navigation import goto, require, require_one_of, submit
+from robots.sandbox.navigation import goto, require, submit
 
 # The statuses with which the case system refuses a form for a business reason (a
 # conflict, invalid values); every other error status is a fault (fail closed).
@@ -52,84 +53,112 @@ class InboxRow:
 class InboxPage:
     """The list of change-of-address notifications, a page at a time."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, rendering: Rendering = "browser") -> None:
         self.page = page
         self.base_url = base_url
-        self.table = page.get_by_role("table", name="Sager")
-        self.no_cases = page.get_by_test_id("no-cases")
-        self.next_link = page.get_by_role("link", name="Næste side")
+        self.rendering = rendering
+        self.snapshot: Snapshot | None = None
 
     async def open(self, *, status: str = "open", cpr: str | None = None) -> InboxPage:
         """Open the first page of the inbox, filtered by status and optionally by CPR."""
         query = {"status": status} | ({"cpr": cpr} if cpr else {})
-        await goto(self.page, f"{self.base_url}/sager?{urlencode(query)}")
+        await self._read(f"{self.base_url}/sager?{urlencode(query)}")
         return self
 
-    async def _has_rows(self) -> bool:
+    async def _read(self, url: str) -> None:
+        self.snapshot = await read(self.page, url, rendering=self.rendering, name="inbox")
+
+    def _shown(self) -> Snapshot:
+        if self.snapshot is None:
+            raise RuntimeError("open the inbox first")
+        return self.snapshot
+
+    def _has_rows(self) -> bool:
         # "No cases" must be said by the page; an error page is not an empty inbox.
-        return await require_one_of(self.page, name="inbox", found=self.table, empty=self.no_cases)
+        shown = self._shown()
+        return shown.one_of(found=shown.has_table("Sager"), empty=shown.has("no-cases"))
 
     async def rows(self) -> list[InboxRow]:
         """The cases on this page."""
-        if not await self._has_rows():
+        if not self._has_rows():
             return []
-        ids = await self.page.get_by_test_id("row-case-id").all_text_contents()
-        statuses = await _data_attribute(self.page.get_by_test_id("row-status"), "status")
-        return [InboxRow(c.strip(), s) for c, s in zip(ids, statuses, strict=True)]
+        shown = self._shown()
+        ids, statuses = shown.texts("row-case-id"), shown.data("row-status", "status")
+        return [InboxRow(c, s) for c, s in zip(ids, statuses, strict=True)]
 
     async def related_cases(self) -> list[RelatedCase]:
         """The cases on this page with their dates (for duplicate checks)."""
-        if not await self._has_rows():
+        if not self._has_rows():
             return []
-        ids = await self.page.get_by_test_id("row-case-id").all_text_contents()
-        statuses = await _data_attribute(self.page.get_by_test_id("row-status"), "status")
-        received = await self.page.get_by_test_id("row-received-at").all_text_contents()
-        handled = await self.page.get_by_test_id("row-handled-at").all_text_contents()
+        shown = self._shown()
+        columns = (
+            shown.texts("row-case-id"),
+            shown.data("row-status", "status"),
+            shown.texts("row-received-at"),
+            shown.texts("row-handled-at"),
+        )
         return [
             RelatedCase.model_validate(
-                {
-                    "case_id": c.strip(),
-                    "status": s,
-                    "received_at": r.strip() or None,
-                    "handled_at": h.strip() or None,
-                }
+                {"case_id": c, "status": s, "received_at": r or None, "handled_at": h or None}
             )
-            for c, s, r, h in zip(ids, statuses, received, handled, strict=True)
+            for c, s, r, h in zip(*columns, strict=True)
         ]
 
     async def next_page(self) -> InboxPage | None:
         """Go to the next page, or None on the last one."""
-        if not await self.next_link.count():
+        url = self._shown().link("Næste side")
+        if url is None:
             return None
-        await submit(self.page, self.next_link)
+        await self._read(url)
         return self
 
 
 class CasePage:
     """One notification in the case system."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, rendering: Rendering = "browser") -> None:
         self.page = page
         self.base_url = base_url
-        self.movers_table = page.get_by_role("table", name="Flyttere")
+        self.rendering = rendering
         self.in_progress_button = page.get_by_role("button", name="Markér som under behandling")
         self.outcome = page.get_by_role("combobox", name="Udfald")
         self.note = page.get_by_role("textbox", name="Notat", exact=True)
         self.close_button = page.get_by_role("button", name="Afslut sag")
         self.html = ""
+        self.url = ""
+        self.snapshot: Snapshot | None = None
 
     async def open(self, case_id: str) -> CasePage:
-        """Open a case by its id; a page that is not that case is a system fault."""
-        response = await goto(self.page, f"{self.base_url}/sager/{case_id}")
-        await require(self.page.get_by_test_id("status"), page="case", what="case status")
-        self.html = await response.text() if response is not None else await self.page.content()
+        """Read a case by its id; a page that is not that case is a system fault."""
+        self.url = f"{self.base_url}/sager/{case_id}"
+        if self.rendering == "browser":
+            # The HTML as sent, for the remarks (the DOM is not a faithful copy of them).
+            response = await goto(self.page, self.url)
+            self.html = await response.text() if response else await self.page.content()
+            self.snapshot = await rendered(self.page, name="case")
+        else:
+            self.snapshot = await read(self.page, self.url, rendering="server", name="case")
+            self.html = self.snapshot.html
+        if not self.snapshot.has("status"):
+            raise UnexpectedPage(
+                "the case page has no case status: a changed layout or an error page"
+            )
+        return self
+
+    async def show(self) -> CasePage:
+        """The case in the browser, to act on it (or to take a screenshot of it)."""
+        if self.rendering == "server":
+            await goto(self.page, self.url)
+            self.snapshot = await rendered(self.page, name="case")
+            if not self.snapshot.has("status"):
+                raise UnexpectedPage("the case page has no case status: a changed layout")
         return self
 
     async def status(self) -> str:
         """The case's status code."""
-        status = self.page.get_by_test_id("status")
-        await require(status, page="case", what="case status")
-        return (await _data_attribute(status, "status"))[0]
+        if self.snapshot is None:
+            raise RuntimeError("open the case first")
+        return self.snapshot.data("status", "status")[0]
 
     async def read(self) -> dict[str, Any]:
         """Every field of the notification as raw text, in the data contract's shape.
@@ -139,7 +168,10 @@ class CasePage:
         (`2026-11-15\\x00` is not a date). Remarks are kept exactly as written; other
         fields lose their surrounding Unicode white space only.
         """
-        await require(self.page.get_by_test_id("remarks"), page="case", what="remarks field")
+        if self.snapshot is None or not self.snapshot.has("remarks"):
+            raise UnexpectedPage(
+                "the case page has no remarks field: a changed layout or an error page"
+            )
         raw: dict[str, Any] = {
             name: _strip(self._one(_testid(name)))
             for name in ("case_id", "received_at", "channel", "reporter_cpr", "move_date")
@@ -179,12 +211,14 @@ class CasePage:
 
     async def mark_in_progress(self) -> None:
         """Mark the case as being handled (by a human)."""
+        await self.show()
         response = await submit(self.page, self.in_progress_button, expect=_REFUSALS)
         if response is not None and response.status >= 400:
             raise BusinessError(f"could not mark the case in progress: {await _alert(self.page)}")
 
     async def close(self, outcome: str, note: str) -> None:
         """Close the case with an outcome and a note."""
+        await self.show()
         await self.outcome.select_option(outcome)
         await self.note.fill(note)
         response = await submit(self.page, self.close_button, expect=_REFUSALS)
@@ -195,9 +229,10 @@ class CasePage:
 class AddressRegisterPage:
     """The address register: search and one address with its residents."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, rendering: Rendering = "browser") -> None:
         self.page = page
         self.base_url = base_url
+        self.rendering = rendering
 
     async def search(self, address: Address) -> list[str]:
         """The ids of register addresses matching a notification's address."""
@@ -208,45 +243,44 @@ class AddressRegisterPage:
             "doer": address.door or "",
             "postnr": address.postcode,
         }
-        await goto(self.page, f"{self.base_url}/adresseregister?{urlencode(query)}")
-        found = await require_one_of(
+        shown = await read(
             self.page,
+            f"{self.base_url}/adresseregister?{urlencode(query)}",
+            rendering=self.rendering,
             name="address search",
-            found=self.page.get_by_role("table", name="Adresser"),
-            empty=self.page.get_by_test_id("no-addresses"),
         )
-        if not found:
+        if not shown.one_of(found=shown.has_table("Adresser"), empty=shown.has("no-addresses")):
             return []
-        return [
-            text.strip()
-            for text in await self.page.get_by_test_id("address-id").all_text_contents()
-        ]
+        return shown.texts("address-id")
 
     async def open(self, address_id: str) -> tuple[RegisterAddress, list[Person]]:
         """One address and the people registered there."""
-        await goto(self.page, f"{self.base_url}/adresseregister/{address_id}")
-        field = self.page.get_by_test_id
-        await require(field("address-id"), page="address", what="address id")
-        values = {part: await _text(field(_testid(part))) for part in ADDRESS_PARTS}
+        shown = await read(
+            self.page,
+            f"{self.base_url}/adresseregister/{address_id}",
+            rendering=self.rendering,
+            name="address",
+        )
+        values = {part: shown.text(_testid(part)) for part in ADDRESS_PARTS}
         address = RegisterAddress(
-            address_id=await _text(field("address-id")),
+            address_id=shown.text("address-id"),
             street=values["street"],
             house_number=values["house_number"],
             floor=values["floor"] or None,
             door=values["door"] or None,
             postcode=values["postcode"],
             city=values["city"],
-            municipality_code=await _text(field("municipality-code")),
-            unit_type=(await _data_attribute(field("unit-type"), "unitType"))[0],
+            municipality_code=shown.text("municipality-code"),
+            unit_type=_first(shown.data("unit-type", "unit-type"), "unit type", shown),
         )
-        cprs = await field("resident-cpr").all_text_contents()
-        names = await field("resident-name").all_text_contents()
-        protected = await _data_attribute(field("resident-protected"), "protected")
+        columns = (
+            shown.texts("resident-cpr"),
+            shown.texts("resident-name"),
+            shown.data("resident-protected", "protected"),
+        )
         residents = [
-            Person(
-                cpr=c.strip(), name=n.strip(), address_id=address_id, protected_address=p == "true"
-            )
-            for c, n, p in zip(cprs, names, protected, strict=True)
+            Person(cpr=c, name=n, address_id=address_id, protected_address=p == "true")
+            for c, n, p in zip(*columns, strict=True)
         ]
         return address, residents
 
@@ -254,31 +288,30 @@ class AddressRegisterPage:
 class PopulationRegisterPage:
     """The population register (CPR): look up a person and their registered moves."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, rendering: Rendering = "browser") -> None:
         self.page = page
         self.base_url = base_url
+        self.rendering = rendering
 
     async def look_up(self, cpr: str) -> tuple[Person | None, list[Registration]]:
         """The person with this CPR number (None if unknown) and their registrations."""
-        await goto(self.page, f"{self.base_url}/cpr?{urlencode({'cpr': cpr})}")
-        field = self.page.get_by_test_id
-        found = await require_one_of(
+        shown = await read(
             self.page,
+            f"{self.base_url}/cpr?{urlencode({'cpr': cpr})}",
+            rendering=self.rendering,
             name="population register",
-            found=field("person-cpr"),
-            empty=field("person-not-found"),
         )
-        if not found:
+        if not shown.one_of(found=shown.has("person-cpr"), empty=shown.has("person-not-found")):
             return None, []
         person = Person(
-            cpr=await _text(field("person-cpr")),
-            name=await _text(field("person-name")),
-            address_id=await _text(field("person-address-id")) or None,
-            protected_address=(await _data_attribute(field("person-protected"), "protected"))[0]
+            cpr=shown.text("person-cpr"),
+            name=shown.text("person-name"),
+            address_id=shown.text("person-address-id") or None,
+            protected_address=_first(shown.data("person-protected", "protected"), "flag", shown)
             == "true",
         )
         columns = [
-            await field(name).all_text_contents()
+            shown.texts(name)
             for name in (
                 "registration-id",
                 "registration-case-id",
@@ -288,11 +321,11 @@ class PopulationRegisterPage:
         ]
         registrations = [
             Registration(
-                registration_id=rid.strip(),
-                case_id=case.strip(),
+                registration_id=rid,
+                case_id=case,
                 cpr=person.cpr,
-                address_id=addr.strip(),
-                move_date=date.fromisoformat(moved.strip()),
+                address_id=addr,
+                move_date=_date(moved, shown),
             )
             for rid, case, addr, moved in zip(*columns, strict=True)
         ]
@@ -346,20 +379,24 @@ class ReceiptPage:
         """The registration as the register reports it."""
         if not await self.heading.count():
             raise SystemFault("the register did not show a receipt after registering a move")
-        field = self.page.get_by_test_id
+        shown = await rendered(self.page, name="receipt")
         return Registration(
-            registration_id=await _text(field("registration-id")),
-            case_id=await _text(field("registration-case-id")),
-            cpr=await _text(field("registration-cpr")),
-            address_id=await _text(field("registration-address-id")),
-            move_date=date.fromisoformat(await _text(field("registration-move-date"))),
+            registration_id=shown.text("registration-id"),
+            case_id=shown.text("registration-case-id"),
+            cpr=shown.text("registration-cpr"),
+            address_id=shown.text("registration-address-id"),
+            move_date=_date(shown.text("registration-move-date"), shown),
         )
 
 
-async def _data_attribute(locator: Locator, name: str) -> list[str]:
-    # Status and flags are machine codes in data-* attributes: the visible text is
-    # Danish prose that may change, the codes may not.
-    values: list[str] = await locator.evaluate_all(
-        "(els, name) => els.map(e => e.dataset[name] ?? '')", name
-    )
-    return values
+def _first(values: list[str], what: str, shown: Snapshot) -> str:
+    if not values:
+        raise UnexpectedPage(f"the {shown.name} page has no {what}: a changed layout")
+    return values[0]
+
+
+def _date(text: str, shown: Snapshot) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UnexpectedPage(f"the {shown.name} page shows a date that is not one") from None

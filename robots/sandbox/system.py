@@ -15,6 +15,7 @@ from playwright.async_api import Page
 from pydantic import BaseModel, SecretStr
 
 from robots.errors import LoginRefused, SessionLost
+from robots.reading import Rendering
 from robots.sandbox.navigation import goto, require, submit
 from robots.session import untraced
 
@@ -25,11 +26,14 @@ R = TypeVar("R")
 
 
 class Target(BaseModel):
-    """Where the case system is and how the robot logs in."""
+    """Where the case system is, how the robot logs in, and how its pages are read."""
 
     base_url: str
     username: str
     password: SecretStr
+    rendering: Rendering = "browser"
+    """`server`: the system's pages are complete as sent, read without rendering
+    (robots/reading.py); `browser`: read what the browser renders (JavaScript pages)."""
 
 
 class _Robot(Protocol):
@@ -77,6 +81,7 @@ class SystemRobot:
         self.page = page
         self.target = target
         self.base_url = target.base_url.rstrip("/")
+        self.rendering: Rendering = target.rendering
         self.logged_in = False
 
     async def log_in(self) -> None:

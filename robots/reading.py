@@ -1,0 +1,148 @@
+"""How a robot reads a page: rendered by the browser, or as the server sent it.
+
+A system whose pages are complete as sent (server-rendered, no JavaScript needed to show
+the data) is read without rendering: the browser context's own session fetches the HTML
+(`context.request`: the same cookies, the same login, the same timeout) and a fast HTML
+parser reads it. That costs a few milliseconds of the robot's CPU instead of a renderer's
+tenths of a second. A system that needs JavaScript is read from the rendered DOM. Either
+way the page objects read the same `Snapshot`, so a page object is written once and the
+choice is the system's (`Rendering`), declared with its target.
+
+Writing (filling in and sending a form) always goes through the rendered page: a person
+would use that form, and its checks run in the browser.
+
+The same fail-closed rules hold on both paths (robots/sandbox/navigation.py): a status
+the robot did not ask for is a fault, the login page is a lost session, and a page
+without the element a page object reads is an unexpected page, never "nothing found".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Literal
+from urllib.parse import urljoin, urlsplit
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from robots.errors import HttpFault, SessionLost, TargetUnreachable, UnexpectedPage
+
+Rendering = Literal["server", "browser"]
+"""`server`: read the HTML as sent, unrendered; `browser`: read the rendered DOM."""
+
+LOGIN_PATH = "/login"
+UNREACHABLE = (
+    "ERR_CONNECTION_REFUSED",
+    "ERR_NAME_NOT_RESOLVED",
+    "ERR_ADDRESS_UNREACHABLE",
+    "ERR_UNSAFE_PORT",
+    "ECONNREFUSED",
+    "ENOTFOUND",
+    "EHOSTUNREACH",
+    "ECONNRESET",
+)
+
+
+class Snapshot:
+    """One page as read: its HTML parsed once, asked by data-testid, label and link text."""
+
+    def __init__(self, html: str, url: str, *, name: str) -> None:
+        self.html = html
+        self.url = url
+        self.name = name
+        """What the page is, for error messages (`case`, `population register`)."""
+        self._tree = LexborHTMLParser(html)
+
+    def _nodes(self, test_id: str) -> list[LexborNode]:
+        return list(self._tree.css(f'[data-testid="{_css_string(test_id)}"]'))
+
+    def has(self, test_id: str) -> bool:
+        """True when an element with this data-testid is on the page."""
+        return self._tree.css_first(f'[data-testid="{_css_string(test_id)}"]') is not None
+
+    def texts(self, test_id: str) -> list[str]:
+        """The text of every element with this data-testid, stripped, in page order."""
+        return [(node.text(deep=True) or "").strip() for node in self._nodes(test_id)]
+
+    def text(self, test_id: str) -> str:
+        """The text of the one element with this data-testid; absent is an unexpected page."""
+        texts = self.texts(test_id)
+        if not texts:
+            raise UnexpectedPage(
+                f"the {self.name} page has no {test_id}: a changed layout or an error page"
+            )
+        return texts[0]
+
+    def data(self, test_id: str, attribute: str) -> list[str]:
+        """A data-* attribute (`data-{attribute}`) of every element with this data-testid.
+
+        Status codes and flags are machine codes in data attributes: the visible text is
+        prose that may change, the codes may not.
+        """
+        return [node.attributes.get(f"data-{attribute}") or "" for node in self._nodes(test_id)]
+
+    def has_table(self, label: str) -> bool:
+        """True when a table with this accessible name (aria-label) is on the page."""
+        return self._tree.css_first(f'table[aria-label="{_css_string(label)}"]') is not None
+
+    def one_of(self, *, found: bool, empty: bool) -> bool:
+        """True for results, False for the page's own "none found"; neither is a fault."""
+        if found:
+            return True
+        if empty:
+            return False
+        raise UnexpectedPage(
+            f"the {self.name} page shows neither results nor 'none found' "
+            f"({urlsplit(self.url).path}): a changed layout or an error page"
+        )
+
+    def link(self, text: str) -> str | None:
+        """The absolute URL of the link with exactly this text, or None."""
+        for node in self._tree.css("a[href]"):
+            if (node.text(deep=True) or "").strip() == text:
+                return urljoin(self.url, node.attributes.get("href") or "")
+        return None
+
+
+async def read(
+    page: Page,
+    url: str,
+    *,
+    rendering: Rendering,
+    name: str,
+    expect: Collection[int] = (),
+) -> Snapshot:
+    """Read the page at `url` as the system's rendering says; fail closed on the unexpected."""
+    if rendering == "browser":
+        from robots.sandbox.navigation import goto
+
+        await goto(page, url, expect=expect)
+        return Snapshot(await page.content(), page.url, name=name)
+    try:
+        response = await page.context.request.get(url)
+    except PlaywrightError as exc:
+        if any(code in str(exc) for code in UNREACHABLE):
+            raise TargetUnreachable(f"the case system does not answer at {_path(url)}") from exc
+        raise
+    if response.status >= 400 and response.status not in expect:
+        # The evidence a person sees (the failure screenshot) is what the system answered.
+        await page.set_content(await response.text())
+        raise HttpFault(response.status, _path(response.url))
+    if _path(response.url) == LOGIN_PATH and _path(url) != LOGIN_PATH:
+        raise SessionLost("the case system logged the robot out")
+    return Snapshot(await response.text(), response.url, name=name)
+
+
+async def rendered(page: Page, *, name: str) -> Snapshot:
+    """The page the browser shows now (after a form was sent), as a snapshot."""
+    return Snapshot(await page.content(), page.url, name=name)
+
+
+def _css_string(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _path(url: str) -> str:
+    # The path only: a query string can carry a CPR number (the register's lookups).
+    return urlsplit(url).path
