@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -84,44 +85,57 @@ async def await_decision(checkpoint_id: str, target_url: str | None = None) -> d
 
 
 async def _wait_for_decision(store: CheckpointStore, checkpoint: Checkpoint) -> None:
+    """The run was created waiting (start_checkpoint_run) and runs only when resumed.
+
+    Resumed without a stored decision (from the Prefect UI, say), it changes nothing and
+    waits again. Replayed after every resume: earlier pauses return at once (by key).
+    """
     logger = get_run_logger()
     pause = 0
-    # Replayed after every resume: earlier pauses return their input at once (by key).
     while store.decision_for(checkpoint.checkpoint_id) is None:
         if pause == 0:
-            logger.info(
-                "Case %s waits for a human decision (checkpoint %s: %s)",
-                checkpoint.case_id,
-                checkpoint.checkpoint_id,
-                ", ".join(r.rule_id for r in checkpoint.reasons),
-            )
-            await _describe_for_operations(checkpoint)
-        await asuspend_flow_run(wait_for_input=DecisionSignal, key=f"decision-{pause}")
-        pause += 1
-        if store.decision_for(checkpoint.checkpoint_id) is None:
             logger.warning(
                 "Resumed without a stored decision for checkpoint %s: nothing was changed and "
                 "the case waits again. Decide with `rpa checkpoints decide` (or in chat).",
                 checkpoint.checkpoint_id,
             )
+        await asuspend_flow_run(wait_for_input=DecisionSignal, key=f"decision-{pause}")
+        pause += 1
 
 
-async def _describe_for_operations(checkpoint: Checkpoint) -> None:
+async def _describe_for_operations(checkpoint: Checkpoint, run_id: Any, client: Any) -> None:
     """A note on the run in the Prefect UI: why it waits and where it is decided."""
-    from prefect.artifacts import acreate_markdown_artifact
+    from prefect.client.schemas.actions import ArtifactCreate, LogCreate
 
+    rules = ", ".join(r.rule_id for r in checkpoint.reasons)
     reasons = "\n".join(f"- `{r.rule_id}`: {r.message}" for r in checkpoint.reasons)
-    await acreate_markdown_artifact(
-        key=f"checkpoint-{checkpoint.checkpoint_id}",
-        description=f"Case {checkpoint.case_id} waits for a caseworker",
-        markdown=(
-            f"**Case {checkpoint.case_id}** waits for a caseworker's decision "
-            f"(checkpoint `{checkpoint.checkpoint_id}`).\n\nWhy:\n\n{reasons}\n\n"
-            "Decide in chat, or with `rpa checkpoints decide "
-            f"{checkpoint.checkpoint_id} --by NAME --approve` (or `--edit`, `--manual`, "
-            "`--contact-citizen`). Resuming this run here decides nothing: without a stored "
-            "decision it waits again."
-        ),
+    await client.create_artifact(
+        ArtifactCreate(
+            key=f"checkpoint-{checkpoint.checkpoint_id.lower()}",
+            type="markdown",
+            description=f"Case {checkpoint.case_id} waits for a caseworker",
+            flow_run_id=run_id,
+            data=(
+                f"**Case {checkpoint.case_id}** waits for a caseworker's decision "
+                f"(checkpoint `{checkpoint.checkpoint_id}`).\n\nWhy:\n\n{reasons}\n\n"
+                "Decide in chat, or with `rpa checkpoints decide "
+                f"{checkpoint.checkpoint_id} --by NAME --approve` (or `--edit`, `--manual`, "
+                "`--contact-citizen`). Resuming this run here decides nothing: without a "
+                "stored decision it waits again."
+            ),
+        )
+    )
+    await client.create_logs(
+        [
+            LogCreate(
+                name="rpa.checkpoints",
+                level=logging.INFO,
+                message=f"Case {checkpoint.case_id} waits for a human decision "
+                f"(checkpoint {checkpoint.checkpoint_id}: {rules})",
+                timestamp=datetime.now(UTC),
+                flow_run_id=run_id,
+            )
+        ]
     )
 
 
@@ -267,27 +281,43 @@ def _record_failure(
 async def start_checkpoint_run(
     store: CheckpointStore, checkpoint_id: str, target_url: str | None
 ) -> str | None:
-    """Start the waiting run of a checkpoint from its deployment; None when none is served."""
-    from prefect.deployments import arun_deployment
-    from prefect.exceptions import ObjectNotFound
+    """Give a checkpoint its run in Prefect, waiting (suspended); None when none is served.
 
-    try:
-        run = await arun_deployment(
-            f"{CHECKPOINT_FLOW}/{CHECKPOINT_DEPLOYMENT}",
+    The run is created in the state a suspended run has, so opening a checkpoint starts no
+    process and no browser: it costs one call to the Prefect API. Ops see it in the UI as a
+    suspended `checkpoint cp-…` run with the case's note; a decision resumes it, and only
+    then does the runner start a process, which carries the decision out (flows/resume.py).
+    """
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound
+    from prefect.states import Suspended
+
+    checkpoint = store.get(checkpoint_id)
+    async with get_client() as client:
+        try:
+            deployment = await client.read_deployment_by_name(
+                f"{CHECKPOINT_FLOW}/{CHECKPOINT_DEPLOYMENT}"
+            )
+        except ObjectNotFound:
+            _logger().warning(
+                "No %s deployment is served: checkpoint %s is stored and waits; `rpa up` "
+                "starts its run",
+                CHECKPOINT_DEPLOYMENT,
+                checkpoint_id,
+            )
+            return None
+        # Decided already (a retry, a run lost with its decision stored): it runs at once.
+        waits = checkpoint.status in ("open", "proposed")
+        run = await client.create_flow_run_from_deployment(
+            deployment.id,
             parameters={"checkpoint_id": checkpoint_id, "target_url": target_url},
-            timeout=0,
-            as_subflow=False,
-            tags=["checkpoint"],
+            state=Suspended(pause_key="opened") if waits else None,
+            name=f"checkpoint {checkpoint_id}",
+            tags=["checkpoint", checkpoint.process],
         )
-    except ObjectNotFound:
-        _logger().warning(
-            "No %s deployment is served: checkpoint %s is stored and waits; `rpa up` starts "
-            "its run",
-            CHECKPOINT_DEPLOYMENT,
-            checkpoint_id,
-        )
-        return None
-    store.attach_run(checkpoint_id, str(run.id))
+        store.attach_run(checkpoint_id, str(run.id))
+        if waits:
+            await _describe_for_operations(checkpoint, run.id, client)
     return str(run.id)
 
 

@@ -195,13 +195,13 @@ async def areconcile(
     `runner_gone` (no runner of this home is alive) every run not paused or finished does.
     """
     from prefect import get_client
-    from prefect.exceptions import ObjectNotFound
 
     live = live or LiveTarget()
     actions = []
     now = datetime.now(UTC)
     async with get_client() as client:
         waiting = [*store.all("open"), *store.all("proposed"), *store.all("decided")]
+        runs = await _runs_of(client, [c.flow_run_id for c in waiting if c.flow_run_id])
         for checkpoint in waiting:
             if processes.find(checkpoint.process) is None:
                 # Never resumed on another process: reported (once), and it waits for its own.
@@ -219,10 +219,7 @@ async def areconcile(
             ):
                 continue  # the batch that stored it is starting its run right now
             if checkpoint.flow_run_id is not None:
-                try:
-                    run = await client.read_flow_run(UUID(checkpoint.flow_run_id))
-                except ObjectNotFound:
-                    run = None
+                run = runs.get(checkpoint.flow_run_id)  # None: the run is gone (deleted)
             state = run.state if run is not None else None
             if run is None or state is None or state.is_final():
                 result = await _start(store, checkpoint, live)
@@ -244,6 +241,28 @@ async def areconcile(
     for action in actions:
         log.info("reconcile: %s", action)
     return actions
+
+
+RUNS_PER_READ = 200
+
+
+async def _runs_of(client: PrefectClient, run_ids: list[str]) -> dict[str, FlowRun]:
+    """The flow runs with these ids, read a page at a time (not one API call per run).
+
+    A reconcile reads every waiting checkpoint's run; with thousands waiting, one call
+    each would load the Prefect server in proportion to the backlog. A run missing from
+    the answer was deleted.
+    """
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    found: dict[str, FlowRun] = {}
+    for start in range(0, len(run_ids), RUNS_PER_READ):
+        page = [UUID(run_id) for run_id in run_ids[start : start + RUNS_PER_READ]]
+        runs = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=page)), limit=len(page)
+        )
+        found |= {str(run.id): run for run in runs}
+    return found
 
 
 def _stuck(state: State[Any], now: datetime, timeout_s: float) -> bool:
