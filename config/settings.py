@@ -31,6 +31,12 @@ class BrowserSettings(BaseModel):
     concurrency: int = Field(
         default=2, ge=1, le=32, description="Parallel browser contexts in a batch run."
     )
+    recycle_every: int = Field(
+        default=50,
+        ge=1,
+        description="A lane's page is replaced after this many cases, so a long batch's "
+        "memory stays flat (the renderer grows with every page it shows).",
+    )
 
 
 class TargetSettings(BaseModel):

@@ -19,6 +19,7 @@ from typing import Any
 from playwright.async_api import Error as PlaywrightError
 from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
 from checkpoints import processes
@@ -123,7 +124,15 @@ async def confirm_stopped_work(open_case_ids: list[str]) -> list[str]:
     return confirmed
 
 
-@task(name="handle-case", task_run_name="case {case_id}", retry_condition_fn=_is_system_fault)
+# No result persistence: the outcome is the batch's, in memory, and its summary is kept;
+# a file per case would cost time and hold personal data for nothing.
+@task(
+    name="handle-case",
+    task_run_name="case {case_id}",
+    retry_condition_fn=_is_system_fault,
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 async def handle_case(case_id: str, lane: int) -> CaseOutcome:
     """Read and route one case; do the work when routine, else set it aside for a person."""
     batch = _BATCH.get()
@@ -259,6 +268,7 @@ async def process_cases(
                 hand_over=_hand_over,
                 retry_delays=settings.retry_delays_s,
                 progress_key=progress_key(process),
+                recycle_every=settings.browser.recycle_every,
                 key=declared.journal_key,
             )
             outcomes = await work.work_through(case_ids)

@@ -49,6 +49,8 @@ class Lanes:
     progress_key: str
     key: Callable[[str], str] = lambda case_id: case_id
     """The case's key in the store (journal and claim): case ids are unique per process."""
+    recycle_every: int = 50
+    """A lane's page is replaced after this many cases (robots/pool.py: flat memory)."""
 
     async def work_through(self, case_ids: list[str]) -> list[CaseOutcome]:
         """Every case, lane by lane; the outcomes in the order the cases were listed."""
@@ -60,10 +62,14 @@ class Lanes:
         await progress.start()
 
         async def lane_worker(index: int) -> None:
+            handled = 0
             while not queue.empty():
                 case_id = queue.get_nowait()
                 outcomes.append(await self._run_case(case_id, index))
                 await progress.advance()
+                handled += 1
+                if handled % self.recycle_every == 0 and not queue.empty():
+                    await self.pool.recycle(index)
 
         await asyncio.gather(*(lane_worker(lane.index) for lane in self.pool.lanes))
         order = {case_id: n for n, case_id in enumerate(case_ids)}

@@ -57,3 +57,17 @@ class RobotPool(Generic[RobotT]):
     def lane(self, index: int) -> Lane[RobotT]:
         """The lane with this index."""
         return self.lanes[index]
+
+    async def recycle(self, index: int) -> Lane[RobotT]:
+        """A fresh page (and robot) for a lane, in the same context: the login is kept.
+
+        A renderer grows with every page it has shown (about 4 MB a case here); a new page
+        starts small, so a long batch's memory stays flat. The old page is closed first, so
+        its renderer can go.
+        """
+        lane = self.lanes[index]
+        await lane.page.close()
+        page = await lane.context.new_page()
+        fresh = Lane(index, lane.context, page, self.make_robot(page))
+        self.lanes[index] = fresh
+        return fresh

@@ -12,6 +12,7 @@ from typing import Any
 from playwright.async_api import Error as PlaywrightError
 from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
 from checkpoints.channels import enabled as chat_channels
@@ -103,7 +104,15 @@ async def confirm_stopped_work(open_case_ids: list[str]) -> list[str]:
     return confirmed
 
 
-@task(name="handle-case", task_run_name="case {case_id}", retry_condition_fn=_is_system_fault)
+# No result persistence: the outcome is the batch's, in memory, and its summary is kept;
+# a file per case would cost time and hold personal data for nothing.
+@task(
+    name="handle-case",
+    task_run_name="case {case_id}",
+    retry_condition_fn=_is_system_fault,
+    persist_result=False,
+    cache_policy=NO_CACHE,
+)
 async def handle_case(case_id: str, lane: int) -> CaseOutcome:
     """Extract, enrich and route one case; register it when routine, else set it aside."""
     logger = get_run_logger()
@@ -291,6 +300,7 @@ async def process_inbox(
                 hand_over=_hand_over,
                 retry_delays=settings.retry_delays_s,
                 progress_key="change-of-address-progress",
+                recycle_every=settings.browser.recycle_every,
             )
             outcomes = await work.work_through(case_ids)
         finally:

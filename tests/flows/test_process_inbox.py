@@ -159,3 +159,18 @@ def test_every_case_gets_a_journal_and_set_aside_ones_a_checkpoint(
     assert breaks == []
     assert checked == 3 * 5 + 4 * 3
     store.close()
+
+
+def test_a_batch_that_replaces_its_pages_after_every_case_does_the_same_work(
+    prefect_api_url: str, sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Flat memory in long batches: a lane's page is replaced every N cases (here 1).
+    monkeypatch.setenv("RPA_BROWSER__RECYCLE_EVERY", "1")
+    get_settings.cache_clear()
+    summary = run_batch(sandbox.url, concurrency=2)
+
+    results = {o.case_id: o.result for o in summary.outcomes}
+    assert {c for c, r in results.items() if r == "registered"} == set(seeds.ROUTINE)
+    assert {c for c, r in results.items() if r == "set_aside"} == set(seeds.EXPECTED_REASONS)
+    per_case = Counter((r["case_id"], r["cpr"]) for r in state(sandbox.url)["registrations"])
+    assert set(per_case.values()) == {1}

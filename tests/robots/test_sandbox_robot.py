@@ -15,6 +15,8 @@ from flows.change_of_address.case import ClearanceError
 from flows.change_of_address.clearance import route_case
 from flows.change_of_address.robot import CaseSystemRobot, Target
 from robots.errors import LoginRefused, SessionLost, TargetUnreachable
+from robots.pool import RobotPool
+from robots.session import BrowserSession
 from sandbox import SandboxServer, parse_seed
 from tests import seeds
 from tests.conftest import Runner, sandbox_settings
@@ -176,3 +178,26 @@ def test_wrong_password_and_unreachable_system_are_clear_errors(
         run(try_login, sandbox_url)
     with pytest.raises(TargetUnreachable, match="does not answer"):
         run(try_login, f"http://127.0.0.1:{free_port()}")
+
+
+def test_a_recycled_lane_has_a_fresh_page_in_the_same_logged_in_context(
+    run: Runner,
+    browser_session: BrowserSession,
+    target_for: Callable[[str], Target],
+    sandbox_url: str,
+) -> None:
+    async def scenario() -> None:
+        async with RobotPool(
+            browser_session, 1, lambda page: CaseSystemRobot(page, target_for(sandbox_url))
+        ) as pool:
+            before = pool.lane(0)
+            await before.robot.read_case(seeds.ROUTINE[0])
+            after = await pool.recycle(0)
+            assert after.page is not before.page
+            assert before.page.is_closed()
+            assert after.context is before.context
+            case = await after.robot.read_case(seeds.ROUTINE[1])
+            assert case.case_id == seeds.ROUTINE[1]
+            assert len(after.context.pages) == 1
+
+    run(scenario)
