@@ -105,6 +105,14 @@ class PrefectSettings(BaseModel):
         "Scheduled or Pending). Then the batch is cancelled, so it never runs unseen later, "
         "and `rpa run` says what to check.",
     )
+    retention_days: float = Field(
+        default=30.0,
+        ge=1 / 24,
+        description="Finished flow runs (batches, carried-out checkpoints) older than this "
+        "are deleted by the local Prefect server's vacuum service, with their logs and "
+        "artifacts, so history does not pile up. Waiting checkpoints are never finished, so "
+        "never deleted; the journal in the checkpoint store is the lasting record.",
+    )
 
 
 class CheckpointSettings(BaseModel):
