@@ -256,6 +256,7 @@ class Process(Generic[CaseT, FormT]):
         self.inbox: Callable[[Any, int | None], Awaitable[list[str]]] | None = None
         self.set_aside: Callable[[Any, CaseT], Awaitable[None]] | None = None
         self.case_link: Callable[[str, str], str] | None = None
+        self.show_case: Callable[[Any, str], Awaitable[None]] | None = None
         self.explainers: dict[str, Renderer] = {}
 
     # --- declarations ----------------------------------------------------------------
@@ -336,11 +337,18 @@ class Process(Generic[CaseT, FormT]):
         inbox: Callable[[Any, int | None], Awaitable[list[str]]],
         set_aside: Callable[[Any, CaseT], Awaitable[None]],
         case_link: Callable[[str, str], str] | None = None,
+        show_case: Callable[[Any, str], Awaitable[None]] | None = None,
     ) -> None:
         """Declare the target system: how a robot is made from a page, how it reads a case
-        (with its look-ups), lists open cases, marks one in progress, and links to one."""
+        (with its look-ups), lists open cases, marks one in progress, and links to one.
+
+        `show_case(robot, case_id)` puts the case on the browser's screen for the screenshot a
+        person sees with the checkpoint; needed where pages are read without rendering
+        (robots/reading.py), else the screenshot shows the last page the robot read.
+        """
         self.robot, self.reader, self.inbox, self.set_aside = robot, read, inbox, set_aside
         self.case_link = case_link
+        self.show_case = show_case
 
     # --- checks at load ----------------------------------------------------------------
 

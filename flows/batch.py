@@ -183,6 +183,8 @@ async def handle_case(case_id: str, lane: int) -> CaseOutcome:
 async def _set_aside(robot: Any, case: Any, reasons: list[Reason], started: float) -> CaseOutcome:
     """Store the checkpoint, then mark the case in progress, then start its waiting run."""
     batch = _BATCH.get()
+    if batch.process.show_case is not None:
+        await batch.process.show_case(robot, case.case_id)
     shot = await batch.session.screenshot(robot.page, f"{case.case_id}-checkpoint")
     checkpoint = open_checkpoint(
         batch.store,

@@ -19,8 +19,10 @@ without the element a page object reads is an unexpected page, never "nothing fo
 from __future__ import annotations
 
 from collections.abc import Collection
+from html import escape
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
+from weakref import WeakKeyDictionary
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Page
@@ -117,6 +119,7 @@ async def read(
     if rendering == "browser":
         from robots.sandbox.navigation import goto
 
+        _LAST_READ.pop(page, None)
         await goto(page, url, expect=expect)
         return Snapshot(await page.content(), page.url, name=name)
     try:
@@ -125,18 +128,42 @@ async def read(
         if any(code in str(exc) for code in UNREACHABLE):
             raise TargetUnreachable(f"the case system does not answer at {_path(url)}") from exc
         raise
+    html = await response.text()
+    _LAST_READ[page] = (response.url, html)
     if response.status >= 400 and response.status not in expect:
-        # The evidence a person sees (the failure screenshot) is what the system answered.
-        await page.set_content(await response.text())
         raise HttpFault(response.status, _path(response.url))
     if _path(response.url) == LOGIN_PATH and _path(url) != LOGIN_PATH:
         raise SessionLost("the case system logged the robot out")
-    return Snapshot(await response.text(), response.url, name=name)
+    return Snapshot(html, response.url, name=name)
 
 
 async def rendered(page: Page, *, name: str) -> Snapshot:
     """The page the browser shows now (after a form was sent), as a snapshot."""
+    _LAST_READ.pop(page, None)
     return Snapshot(await page.content(), page.url, name=name)
+
+
+async def show_last_read(page: Page) -> None:
+    """Put the page last read without rendering on the screen (for a screenshot).
+
+    Evidence must show what the robot saw: after a server-side read, the browser still
+    shows an earlier page (another case, even). Called before every screenshot.
+    """
+    last = _LAST_READ.pop(page, None)
+    if last is None or page.is_closed():
+        return
+    url, html = last
+    base = f'<base href="{escape(url, quote=True)}">'
+    await page.set_content(base + html)
+
+
+def shown(page: Page) -> None:
+    """The browser has just shown a page: it, not an earlier read, is what the robot saw."""
+    _LAST_READ.pop(page, None)
+
+
+_LAST_READ: WeakKeyDictionary[Page, tuple[str, str]] = WeakKeyDictionary()
+"""Per page: the URL and HTML of its last read that the browser did not render."""
 
 
 def _css_string(value: str) -> str:

@@ -22,6 +22,7 @@ from playwright.async_api import Browser, BrowserContext, Page, Playwright, asyn
 from playwright.async_api import Error as PlaywrightError
 
 from config.settings import BrowserSettings
+from robots.reading import show_last_read
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +274,7 @@ class BrowserSession:
         path = self.artifacts_dir / f"{safe_name(name)}.png"
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+            await show_last_read(page)  # what the robot saw, also when it did not render it
             await page.screenshot(path=path, full_page=True, timeout=5_000)
         except (PlaywrightError, OSError) as exc:
             log.warning("Could not save a screenshot %s: %s", path.name, exc)

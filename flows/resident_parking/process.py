@@ -149,6 +149,7 @@ parking.system(
     inbox=inbox,
     set_aside=set_aside,
     case_link=lambda base_url, case_id: f"{base_url.rstrip('/')}/parkering/{case_id}",
+    show_case=lambda robot, case_id: robot.show_case(case_id),
 )
 
 __all__ = ["NAME", "parking"]

@@ -14,12 +14,13 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page, Response
 
 from robots.errors import HttpFault, SessionLost, TargetUnreachable, UnexpectedPage
-from robots.reading import LOGIN_PATH
+from robots.reading import LOGIN_PATH, shown
 from robots.reading import UNREACHABLE as _UNREACHABLE
 
 
 async def goto(page: Page, url: str, *, expect: Collection[int] = ()) -> Response | None:
     """Open `url`; a status >= 400 not in `expect`, or the login page, is a system fault."""
+    shown(page)
     try:
         response = await page.goto(url)
     except PlaywrightError as exc:
@@ -33,6 +34,7 @@ async def goto(page: Page, url: str, *, expect: Collection[int] = ()) -> Respons
 async def submit(page: Page, button: Locator, *, expect: Collection[int] = ()) -> Response | None:
     """Click a form's submit button and wait for the page it leads to."""
     came_from = page.url
+    shown(page)
     async with page.expect_navigation() as navigation:
         await button.click()
     response = await navigation.value

@@ -1,20 +1,25 @@
 """Page objects for resident parking in the sandbox case system (docs/sandbox-ui.md).
 
-Fail closed, as pages.py does: each page must show its heading and the element read
-(a maintenance page or a changed layout is `UnexpectedPage`), "nothing found" only when
-the page says so, and an error status that a form does not expect is `HttpFault`. Text
-is read from the HTML as sent (html_text.py), not from the DOM.
+Pages are read as the system's rendering says (robots/reading.py): as sent, without a
+renderer, or as the browser rendered them; forms are filled in and sent in the browser,
+on the page rendered there first. Fail closed, as pages.py does: each page must show its
+heading and the element read (a maintenance page or a changed layout is `UnexpectedPage`),
+"nothing found" only when the page says so, and an error status that a read or a form does
+not expect is `HttpFault`. Text is read from the HTML as sent (html_text.py), character for
+character, not from the DOM; structure and status codes from the page's `Snapshot`.
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from playwright.async_api import Locator, Page, Response
+from playwright.async_api import Page, Response
+from selectolax.lexbor import LexborHTMLParser
 
 from robots.errors import BusinessError, SystemFault, UnexpectedPage
+from robots.reading import Rendering, Snapshot, read, rendered
 from robots.sandbox.html_text import text_by_test_id, texts_by_test_id
-from robots.sandbox.navigation import goto, require, require_one_of, submit
+from robots.sandbox.navigation import goto, require, submit
 from robots.sandbox.permit_models import (
     PERMIT_STATUSES,
     ApplicationRead,
@@ -46,6 +51,7 @@ _PERMIT_FIELDS = {
     "valid_to": "permit-valid-to",
     "case_id": "permit-case-id",
 }
+_RECEIPT_HEADING = "Kvittering for beboerparkeringstilladelse"
 
 
 class Refused(BusinessError):
@@ -66,11 +72,12 @@ def _path(value: str) -> str:
 
 
 class _Sent:
-    """A page's HTML as the case system sent it, read by test id."""
+    """A page as read: its snapshot (structure, codes) and its HTML as sent (text)."""
 
-    def __init__(self, html: str, name: str) -> None:
+    def __init__(self, shown: Snapshot, html: str) -> None:
+        self.shown = shown
         self.html = html
-        self.name = name
+        self.name = shown.name
 
     def one(self, test_id: str) -> str:
         """The text of the one element with this test id; absent or twice fails closed."""
@@ -88,7 +95,7 @@ class _Sent:
 
     def has(self, test_id: str) -> bool:
         """True when the page has an element with this test id."""
-        return bool(self.all(test_id))
+        return self.shown.has(test_id)
 
     def rows(self, test_ids: dict[str, str]) -> list[dict[str, str]]:
         """A table's rows as {field: text}; a cell missing from a row fails closed."""
@@ -98,14 +105,39 @@ class _Sent:
         return [dict(zip(test_ids, row, strict=True)) for row in zip(*cells, strict=True)]
 
 
-async def _sent(page: Page, response: Response | None, name: str) -> _Sent:
+async def _read(
+    page: Page, url: str, *, rendering: Rendering, name: str, heading: str | None
+) -> _Sent:
+    """Read the page at `url` as the rendering says, with its HTML as sent; check its heading."""
+    if rendering == "browser":
+        # The HTML as sent, for the text (the DOM is not a faithful copy of it).
+        response = await goto(page, url)
+        return await _arrived(page, response, name=name, heading=heading)
+    shown = await read(page, url, rendering="server", name=name)
+    _heading(shown, heading)
+    return _Sent(shown, shown.html)
+
+
+async def _arrived(
+    page: Page, response: Response | None, *, name: str, heading: str | None
+) -> _Sent:
+    """The page the browser shows now (after `goto` or a form), with its HTML as sent."""
     html = await response.text() if response is not None else await page.content()
-    return _Sent(html, name)
+    shown = await rendered(page, name=name)
+    _heading(shown, heading)
+    return _Sent(shown, html)
 
 
-async def _heading(page: Page, name: str, *, where: str) -> None:
-    heading = page.get_by_role("heading", name=name, exact=True, level=1)
-    await require(heading, page=where, what=f"heading {name!r}")
+def _heading(shown: Snapshot, name: str | None) -> None:
+    # The page's own heading (h1, exactly this text): an error or maintenance page has another.
+    if name is None:
+        return
+    wanted = " ".join(name.split())
+    headings = LexborHTMLParser(shown.html).css("h1")
+    if not any(" ".join((h.text(deep=True) or "").split()) == wanted for h in headings):
+        raise UnexpectedPage(
+            f"the {shown.name} page has no heading {name!r}: a changed layout or an error page"
+        )
 
 
 async def _alert(page: Page) -> str:
@@ -118,96 +150,138 @@ async def _refused(page: Page, response: Response | None, what: str) -> None:
         raise Refused(response.status, f"the case system refused to {what}: {await _alert(page)}")
 
 
-async def _status(locator: Locator, where: str) -> str:
+def _status(shown: Snapshot) -> str:
     # Statuses are machine codes in data-status; the visible text is Danish prose.
-    await require(locator, page=where, what="status")
-    codes: list[str] = await locator.evaluate_all("els => els.map(e => e.dataset.status ?? '')")
+    if not shown.has("status"):
+        raise UnexpectedPage(
+            f"the {shown.name} page has no status: a changed layout or an error page"
+        )
+    codes = shown.data("status", "status")
     if len(codes) != 1 or codes[0] not in PERMIT_STATUSES:
-        raise UnexpectedPage(f"the {where} page shows a status the robot does not know: {codes}")
+        raise UnexpectedPage(
+            f"the {shown.name} page shows a status the robot does not know: {codes}"
+        )
     return codes[0]
 
 
 class ParkingInboxPage:
     """The list of permit applications, a page at a time."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, rendering: Rendering = "browser") -> None:
         self.page = page
         self.base_url = base_url
-        self.table = page.get_by_role("table", name="Ansøgninger")
-        self.no_applications = page.get_by_test_id("no-applications")
-        self.next_link = page.get_by_role("link", name="Næste side")
-        self.sent = _Sent("", "parking inbox")
+        self.rendering = rendering
+        self.sent: _Sent | None = None
 
     async def open(self, *, status: str = "open", cpr: str | None = None) -> ParkingInboxPage:
         """Open the first page, filtered by status and optionally by applicant CPR."""
         query = {"status": status} | ({"cpr": cpr} if cpr else {})
-        response = await goto(self.page, f"{self.base_url}/parkering?{urlencode(query)}")
-        return await self._arrived(response)
-
-    async def _arrived(self, response: Response | None) -> ParkingInboxPage:
-        await _heading(self.page, "Indbakke – beboerparkering", where="parking inbox")
-        self.sent = await _sent(self.page, response, "parking inbox")
+        await self._read(f"{self.base_url}/parkering?{urlencode(query)}")
         return self
+
+    async def _read(self, url: str) -> None:
+        self.sent = await _read(
+            self.page,
+            url,
+            rendering=self.rendering,
+            name="parking inbox",
+            heading="Indbakke – beboerparkering",
+        )
+
+    def _shown(self) -> _Sent:
+        if self.sent is None:
+            raise RuntimeError("open the parking inbox first")
+        return self.sent
 
     async def rows(self) -> list[tuple[str, str]]:
         """(case id, status) of the applications on this page; none only when the page says so."""
-        if not await require_one_of(
-            self.page, name="parking inbox", found=self.table, empty=self.no_applications
+        sent = self._shown()
+        shown = sent.shown
+        if not shown.one_of(
+            found=shown.has_table("Ansøgninger"), empty=shown.has("no-applications")
         ):
             return []
-        ids = self.sent.all("row-case-id")
-        rows = self.page.get_by_test_id("row-status")
-        statuses: list[str] = await rows.evaluate_all("els => els.map(e => e.dataset.status ?? '')")
+        ids = sent.all("row-case-id")
+        statuses = shown.data("row-status", "status")
         if len(ids) != len(statuses) or not set(statuses) <= PERMIT_STATUSES:
             raise UnexpectedPage("the parking inbox has rows without a case id or known status")
         return list(zip(ids, statuses, strict=True))
 
     async def next_page(self) -> ParkingInboxPage | None:
         """Go to the next page, or None on the last one."""
-        if not await self.next_link.count():
+        url = self._shown().shown.link("Næste side")
+        if url is None:
             return None
-        return await self._arrived(await submit(self.page, self.next_link))
+        await self._read(url)
+        return self
 
 
 class ApplicationPage:
     """One permit application and what a caseworker can do with it."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, rendering: Rendering = "browser") -> None:
         self.page = page
         self.base_url = base_url
+        self.rendering = rendering
         self.in_progress_button = page.get_by_role("button", name="Markér som under behandling")
         self.reason = page.get_by_role("textbox", name="Begrundelse", exact=True)
         self.reject_button = page.get_by_role("button", name="Afvis ansøgning")
         self.note = page.get_by_role("textbox", name="Notat", exact=True)
         self.manual_button = page.get_by_role("button", name="Send til manuel behandling")
         self.case_id = ""
-        self.sent = _Sent("", "application")
+        self.url = ""
+        self.sent: _Sent | None = None
+        self._in_browser = False
+        """True when the browser shows this application as last read (forms act on it)."""
 
     async def open(self, case_id: str) -> ApplicationPage:
-        """Open an application by its case id; a page that is not that case is a fault."""
+        """Read an application by its case id; a page that is not that case is a fault."""
         self.case_id = case_id
-        response = await goto(self.page, f"{self.base_url}/parkering/{_path(case_id)}")
-        return await self._arrived(response)
+        self.url = f"{self.base_url}/parkering/{_path(case_id)}"
+        self.sent = await _read(
+            self.page,
+            self.url,
+            rendering=self.rendering,
+            name="application",
+            heading=self._title,
+        )
+        self._in_browser = self.rendering == "browser"
+        return self
 
-    async def _arrived(self, response: Response | None) -> ApplicationPage:
-        await _heading(self.page, f"Ansøgning {self.case_id}", where="application")
-        self.sent = await _sent(self.page, response, "application")
+    @property
+    def _title(self) -> str:
+        return f"Ansøgning {self.case_id}"
+
+    async def _arrived(self, response: Response | None) -> None:
+        self.sent = await _arrived(self.page, response, name="application", heading=self._title)
+        self._in_browser = True
+
+    async def show(self) -> ApplicationPage:
+        """The application in the browser, to act on it (or to take a screenshot of it)."""
+        if self.sent is None:
+            raise RuntimeError("open the application first")
+        if not self._in_browser:
+            await self._arrived(await goto(self.page, self.url))
         return self
 
     async def read(self) -> ApplicationRead:
         """Every field as sent, the status, and the outcome's reason, note or permit id."""
-        status = await _status(self.page.get_by_test_id("status"), "application")
-        values: dict[str, str | None] = {f: self.sent.one(_testid(f)) for f in _APPLICATION_FIELDS}
+        if self.sent is None:
+            raise RuntimeError("open the application first")
+        sent = self.sent
+        status = _status(sent.shown)
+        values: dict[str, str | None] = {f: sent.one(_testid(f)) for f in _APPLICATION_FIELDS}
         if status == "rejected":
-            values["reason"] = self.sent.one("rejection-reason")
+            values["reason"] = sent.one("rejection-reason")
         elif status == "manual":
-            values["note"] = self.sent.one("manual-note")
+            values["note"] = sent.one("manual-note")
         elif status == "issued":
-            values["permit_id"] = self.sent.one("permit-id")
+            values["permit_id"] = sent.one("permit-id")
         return ApplicationRead.model_validate(values | {"status": status})
 
     async def mark_in_progress(self) -> None:
         """Mark the application as being handled."""
+        await self.show()
         await require(self.in_progress_button, page="application", what="in-progress button")
         response = await submit(self.page, self.in_progress_button, expect=_REFUSALS)
         await _refused(self.page, response, "mark the application in progress")
@@ -215,6 +289,7 @@ class ApplicationPage:
 
     async def reject(self, reason: str) -> None:
         """Reject the application with a reason."""
+        await self.show()
         await require(self.reject_button, page="application", what="'Afvis ansøgning' button")
         await self.reason.fill(reason)
         response = await submit(self.page, self.reject_button, expect=_REFUSALS)
@@ -223,6 +298,7 @@ class ApplicationPage:
 
     async def close_manual(self, note: str) -> None:
         """Send the application to manual handling with a note."""
+        await self.show()
         await require(self.manual_button, page="application", what="manual handling button")
         await self.note.fill(note)
         response = await submit(self.page, self.manual_button, expect=_REFUSALS)
@@ -233,24 +309,24 @@ class ApplicationPage:
 class VehicleRegisterPage:
     """The vehicle register: look a vehicle up by its plate."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, rendering: Rendering = "browser") -> None:
         self.page = page
         self.base_url = base_url
+        self.rendering = rendering
 
     async def look_up(self, plate: str) -> VehicleRead | None:
         """The vehicle; None only when the register's page says it has no such vehicle."""
-        url = f"{self.base_url}/koeretoejer?{urlencode({'nummerplade': plate})}"
-        response = await goto(self.page, url)
-        await _heading(self.page, "Køretøjsregister", where="vehicle register")
-        field = self.page.get_by_test_id
-        if not await require_one_of(
+        sent = await _read(
             self.page,
+            f"{self.base_url}/koeretoejer?{urlencode({'nummerplade': plate})}",
+            rendering=self.rendering,
             name="vehicle register",
-            found=field("vehicle-plate"),
-            empty=field("vehicle-not-found"),
+            heading="Køretøjsregister",
+        )
+        if not sent.shown.one_of(
+            found=sent.has("vehicle-plate"), empty=sent.has("vehicle-not-found")
         ):
             return None
-        sent = await _sent(self.page, response, "vehicle register")
         if sent.has("vehicle-user-cpr"):
             user: str | None = sent.one("vehicle-user-cpr")
         elif sent.has("vehicle-no-user"):
@@ -270,28 +346,28 @@ class VehicleRegisterPage:
 class PermitRegisterPage:
     """The permit register: every permit for a plate."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, rendering: Rendering = "browser") -> None:
         self.page = page
         self.base_url = base_url
+        self.rendering = rendering
 
     async def permits_for(self, plate: str) -> list[PermitRead]:
         """The permits for a plate; none only when the register's page says so."""
-        url = f"{self.base_url}/tilladelser?{urlencode({'nummerplade': plate})}"
-        response = await goto(self.page, url)
-        await _heading(self.page, "Tilladelsesregister – beboerparkering", where="permit register")
-        if not await require_one_of(
+        sent = await _read(
             self.page,
+            f"{self.base_url}/tilladelser?{urlencode({'nummerplade': plate})}",
+            rendering=self.rendering,
             name="permit register",
-            found=self.page.get_by_role("table", name="Tilladelser"),
-            empty=self.page.get_by_test_id("no-permits"),
-        ):
+            heading="Tilladelsesregister – beboerparkering",
+        )
+        shown = sent.shown
+        if not shown.one_of(found=shown.has_table("Tilladelser"), empty=shown.has("no-permits")):
             return []
-        sent = await _sent(self.page, response, "permit register")
         return [_permit(row) for row in sent.rows(_PERMIT_FIELDS)]
 
 
 class PermitFormPage:
-    """The form that issues an application's permit."""
+    """The form that issues an application's permit (always in the browser)."""
 
     def __init__(self, page: Page, base_url: str) -> None:
         self.page = page
@@ -305,7 +381,7 @@ class PermitFormPage:
     async def open(self, case_id: str) -> PermitFormPage:
         """Open the empty form of an application."""
         await goto(self.page, f"{self.base_url}/parkering/{_path(case_id)}/tilladelse")
-        await _heading(self.page, "Udsted beboerparkeringstilladelse", where="permit form")
+        _heading(await rendered(self.page, name="permit form"), "Udsted beboerparkeringstilladelse")
         await require(self.submit_button, page="permit form", what="'Udsted tilladelse' button")
         return self
 
@@ -325,57 +401,70 @@ class PermitFormPage:
 class PermitReceiptPage:
     """One permit: the receipt after issuing it."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, rendering: Rendering = "browser") -> None:
         self.page = page
         self.base_url = base_url
-        self.sent = _Sent("", "permit receipt")
+        self.rendering = rendering
+        self.sent: _Sent | None = None
 
     async def open(self, permit_id: str) -> PermitReceiptPage:
-        """Open a permit's receipt by its id."""
-        response = await goto(self.page, f"{self.base_url}/tilladelser/{_path(permit_id)}")
-        return await self.arrived(response)
+        """Read a permit's receipt by its id."""
+        self.sent = _receipt(
+            await _read(
+                self.page,
+                f"{self.base_url}/tilladelser/{_path(permit_id)}",
+                rendering=self.rendering,
+                name="permit receipt",
+                heading=None,
+            )
+        )
+        return self
 
     async def arrived(self, response: Response | None) -> PermitReceiptPage:
         """The receipt the browser is on now (after issuing); any other page is a fault."""
-        heading = self.page.get_by_role(
-            "heading", name="Kvittering for beboerparkeringstilladelse", level=1
+        self.sent = _receipt(
+            await _arrived(self.page, response, name="permit receipt", heading=None)
         )
-        if not await heading.count():
-            raise SystemFault("the case system did not show a receipt after issuing a permit")
-        self.sent = await _sent(self.page, response, "permit receipt")
         return self
 
     def read(self) -> PermitRead:
         """The permit as the receipt shows it."""
-        return _permit({name: self.sent.one(test_id) for name, test_id in _PERMIT_FIELDS.items()})
+        if self.sent is None:
+            raise RuntimeError("open the permit receipt first")
+        sent = self.sent
+        return _permit({name: sent.one(test_id) for name, test_id in _PERMIT_FIELDS.items()})
+
+
+def _receipt(sent: _Sent) -> _Sent:
+    try:
+        _heading(sent.shown, _RECEIPT_HEADING)
+    except UnexpectedPage:
+        raise SystemFault("the case system did not show a receipt after issuing a permit") from None
+    return sent
 
 
 class PopulationPage:
     """The population register (CPR) and the address register behind it, for one person."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, rendering: Rendering = "browser") -> None:
         self.page = page
         self.base_url = base_url
+        self.rendering = rendering
 
     async def look_up(self, cpr: str) -> ResidentRead | None:
         """The person, their address and its parking zone; None when CPR says no such person."""
-        response = await goto(self.page, f"{self.base_url}/cpr?{urlencode({'cpr': cpr})}")
-        await _heading(self.page, "CPR-register", where="population register")
-        field = self.page.get_by_test_id
-        if not await require_one_of(
+        sent = await _read(
             self.page,
+            f"{self.base_url}/cpr?{urlencode({'cpr': cpr})}",
+            rendering=self.rendering,
             name="population register",
-            found=field("person-cpr"),
-            empty=field("person-not-found"),
-        ):
+            heading="CPR-register",
+        )
+        shown = sent.shown
+        if not shown.one_of(found=shown.has("person-cpr"), empty=shown.has("person-not-found")):
             return None
-        sent = await _sent(self.page, response, "population register")
-        flags: list[str] = await field("person-address").evaluate_all(
-            "els => els.map(e => e.dataset.addressKnown ?? '')"
-        )
-        protected: list[str] = await field("person-protected").evaluate_all(
-            "els => els.map(e => e.dataset.protected ?? '')"
-        )
+        flags = shown.data("person-address", "address-known")
+        protected = shown.data("person-protected", "protected")
         if flags not in (["true"], ["false"]) or protected not in (["true"], ["false"]):
             raise UnexpectedPage("the population register page lacks its address or flags")
         address_id = sent.one("person-address-id")
@@ -391,14 +480,21 @@ class PopulationPage:
         )
 
     async def _zone(self, address_id: str) -> str | None:
-        response = await goto(self.page, f"{self.base_url}/adresseregister/{_path(address_id)}")
-        field = self.page.get_by_test_id
-        await require(field("address-id"), page="address", what="address id")
-        if not await require_one_of(
-            self.page, name="address", found=field("parking-zone"), empty=field("no-parking-zone")
-        ):
+        sent = await _read(
+            self.page,
+            f"{self.base_url}/adresseregister/{_path(address_id)}",
+            rendering=self.rendering,
+            name="address",
+            heading=None,
+        )
+        shown = sent.shown
+        if not shown.has("address-id"):
+            raise UnexpectedPage(
+                "the address page has no address id: a changed layout or an error page"
+            )
+        if not shown.one_of(found=shown.has("parking-zone"), empty=shown.has("no-parking-zone")):
             return None
-        return (await _sent(self.page, response, "address")).one("parking-zone")
+        return sent.one("parking-zone")
 
 
 def _permit(row: dict[str, str]) -> PermitRead:

@@ -3,6 +3,8 @@
 No domain, flow or checkpoint imports: this is the target system's side only. Every
 write reads first (a rerun after a crash confirms rather than repeats) and is read
 back afterwards; anything the robot did not ask for fails closed (robots/errors.py).
+Pages are read as the target's rendering says (robots/reading.py); forms are filled in
+and sent in the browser.
 """
 
 from __future__ import annotations
@@ -70,7 +72,8 @@ class PermitSystemRobot(SystemRobot):
     @_logged_in
     async def open_case_ids(self, limit: int | None = None) -> list[str]:
         """Page through the parking inbox and collect the ids of open applications."""
-        inbox: ParkingInboxPage | None = await ParkingInboxPage(self.page, self.base_url).open()
+        first = ParkingInboxPage(self.page, self.base_url, self.rendering)
+        inbox: ParkingInboxPage | None = await first.open()
         case_ids: list[str] = []
         while inbox is not None:
             case_ids += [case_id for case_id, status in await inbox.rows() if status == "open"]
@@ -82,28 +85,34 @@ class PermitSystemRobot(SystemRobot):
     @_logged_in
     async def read_application(self, case_id: str) -> ApplicationRead:
         """An application with every field as sent, its status and outcome."""
-        page = await ApplicationPage(self.page, self.base_url).open(case_id)
+        page = await ApplicationPage(self.page, self.base_url, self.rendering).open(case_id)
         return await page.read()
 
     @_logged_in
     async def lookup_vehicle(self, plate: str) -> VehicleRead | None:
         """The vehicle register's entry; None only when the register says it has none."""
-        return await VehicleRegisterPage(self.page, self.base_url).look_up(plate)
+        return await VehicleRegisterPage(self.page, self.base_url, self.rendering).look_up(plate)
 
     @_logged_in
     async def lookup_resident(self, cpr: str) -> ResidentRead | None:
         """The person in CPR and their address's parking zone; None when CPR has no such person."""
-        return await PopulationPage(self.page, self.base_url).look_up(cpr)
+        return await PopulationPage(self.page, self.base_url, self.rendering).look_up(cpr)
 
     @_logged_in
     async def permits_for(self, plate: str) -> list[PermitRead]:
         """Every permit the register holds for a plate (white space and case ignored)."""
-        return await PermitRegisterPage(self.page, self.base_url).permits_for(plate)
+        return await PermitRegisterPage(self.page, self.base_url, self.rendering).permits_for(plate)
+
+    @_logged_in
+    async def show_case(self, case_id: str) -> None:
+        """Open an application's page in the browser (for a screenshot a person will look at)."""
+        page = await ApplicationPage(self.page, self.base_url, self.rendering).open(case_id)
+        await page.show()
 
     @_logged_in
     async def mark_in_progress(self, case_id: str) -> None:
         """Mark an open application as in progress (idempotent: any other status is left)."""
-        page = await ApplicationPage(self.page, self.base_url).open(case_id)
+        page = await ApplicationPage(self.page, self.base_url, self.rendering).open(case_id)
         if (await page.read()).status != "open":
             return
         try:
@@ -137,7 +146,7 @@ class PermitSystemRobot(SystemRobot):
             valid_to=_iso(valid_to),
             case_id=case_id,
         )
-        register = PermitRegisterPage(self.page, self.base_url)
+        register = PermitRegisterPage(self.page, self.base_url, self.rendering)
         done = [p for p in await register.permits_for(plate) if p.case_id == case_id]
         if done:
             log.info(
@@ -170,7 +179,8 @@ class PermitSystemRobot(SystemRobot):
         application = await self._read(case_id)
         if application.permit_id is None:
             raise refusal
-        receipt = await PermitReceiptPage(self.page, self.base_url).open(application.permit_id)
+        receipt = PermitReceiptPage(self.page, self.base_url, self.rendering)
+        await receipt.open(application.permit_id)
         log.info("Case %s: permit %s was issued meanwhile", case_id, application.permit_id)
         return _verified(receipt.read(), wanted)
 
@@ -179,7 +189,7 @@ class PermitSystemRobot(SystemRobot):
         """Reject with a reason (idempotent: already rejected with that reason is done)."""
         if not reason.strip():
             raise ValueError("a rejection needs a reason the citizen can read")
-        page = await ApplicationPage(self.page, self.base_url).open(case_id)
+        page = await ApplicationPage(self.page, self.base_url, self.rendering).open(case_id)
         if _closed_as(await page.read(), "rejected", reason):
             return
         try:
@@ -196,7 +206,7 @@ class PermitSystemRobot(SystemRobot):
     @_logged_in
     async def close_manual(self, case_id: str, note: str) -> None:
         """Send to manual handling with a note (idempotent: already manual is done)."""
-        page = await ApplicationPage(self.page, self.base_url).open(case_id)
+        page = await ApplicationPage(self.page, self.base_url, self.rendering).open(case_id)
         if _closed_as(await page.read(), "manual", None):
             return
         try:
@@ -209,7 +219,8 @@ class PermitSystemRobot(SystemRobot):
             raise SystemFault(f"case {case_id}: the application is not in manual handling")
 
     async def _read(self, case_id: str) -> ApplicationRead:
-        return await (await ApplicationPage(self.page, self.base_url).open(case_id)).read()
+        page = await ApplicationPage(self.page, self.base_url, self.rendering).open(case_id)
+        return await page.read()
 
 
 def _closed_as(application: ApplicationRead, status: str, text: str | None) -> bool:

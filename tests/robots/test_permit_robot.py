@@ -23,6 +23,7 @@ from robots.errors import (
     UnexpectedPage,
     error_code,
 )
+from robots.reading import Rendering
 from robots.sandbox.permits import PermitMismatch, PermitSystemRobot, Target
 from robots.session import BrowserSession
 from sandbox import SandboxServer, parse_seed
@@ -43,14 +44,22 @@ def sandbox_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def robot_for(run: Runner, browser_session: BrowserSession) -> Iterator[RobotFor]:
-    """A permit robot in a fresh browser context per test; fails the test if a context leaks."""
+def robot_for(
+    run: Runner, browser_session: BrowserSession, rendering: Rendering
+) -> Iterator[RobotFor]:
+    """A permit robot in a fresh browser context per test, reading pages both ways (each
+    test runs twice); fails the test if a context leaks."""
     contexts: list[Any] = []
 
     async def open_robot(url: str) -> PermitSystemRobot:
         context = await browser_session.new_context()
         contexts.append(context)
-        target = Target(base_url=url, username=SANDBOX_USER, password=SecretStr(SANDBOX_PASSWORD))
+        target = Target(
+            base_url=url,
+            username=SANDBOX_USER,
+            password=SecretStr(SANDBOX_PASSWORD),
+            rendering=rendering,
+        )
         return PermitSystemRobot(await context.new_page(), target)
 
     yield lambda url: run(open_robot, url)
@@ -137,6 +146,26 @@ def test_remarks_are_read_character_for_character(
         hook = f"{sandbox_url}/api/test/permits/{ps.ROUTINE}/amend"
         httpx.post(hook, json={"remarks": remarks}).raise_for_status()
         assert run(robot.read_application, ps.ROUTINE).remarks == remarks
+
+
+def test_reads_leave_the_browser_alone_and_show_case_renders_the_application(
+    run: Runner, robot: PermitSystemRobot, rendering: Rendering
+) -> None:
+    run(robot.log_in)
+    before = robot.page.url
+    run(robot.read_application, ps.ROUTINE)
+    run(robot.lookup_vehicle, "AB12345")
+    run(robot.permits_for, "AB12345")
+    run(robot.lookup_resident, seeds.ANNA["cpr"])
+    if rendering == "server":
+        assert robot.page.url == before  # read as sent: nothing rendered
+    else:
+        assert "/adresseregister/" in robot.page.url
+    # What a person's screenshot shows: the application, whichever way it was read.
+    run(robot.show_case, ps.ROUTINE)
+    assert robot.page.url.endswith(f"/parkering/{ps.ROUTINE}")
+    heading = robot.page.get_by_role("heading", name=f"Ansøgning {ps.ROUTINE}", level=1)
+    assert run(heading.count) == 1
 
 
 def test_vehicle_lookup_found_and_not_found(run: Runner, robot: PermitSystemRobot) -> None:
@@ -399,11 +428,16 @@ def test_a_session_lost_twice_in_a_row_is_a_retryable_fault(
 
 
 def test_a_wrong_password_is_a_clear_error(
-    run: Runner, browser_session: BrowserSession, sandbox_url: str
+    run: Runner, browser_session: BrowserSession, sandbox_url: str, rendering: Rendering
 ) -> None:
     async def try_login() -> None:
         async with browser_session.context() as context:
-            target = Target(base_url=sandbox_url, username="robot", password=SecretStr("wrong"))
+            target = Target(
+                base_url=sandbox_url,
+                username="robot",
+                password=SecretStr("wrong"),
+                rendering=rendering,
+            )
             await PermitSystemRobot(await context.new_page(), target).log_in()
 
     with pytest.raises(LoginRefused, match="RPA_TARGET__PASSWORD"):

@@ -201,3 +201,16 @@ def test_a_recycled_lane_has_a_fresh_page_in_the_same_logged_in_context(
             assert len(after.context.pages) == 1
 
     run(scenario)
+
+
+def test_a_screenshot_shows_the_page_the_robot_read_last_on_either_path(
+    run: Runner, robot_for: RobotFor, sandbox_url: str, browser_session: BrowserSession
+) -> None:
+    robot = robot_for(sandbox_url)
+    run(robot.read_case, seeds.ROUTINE[0])
+    run(robot.read_case, seeds.ROUTINE[1])  # read, perhaps without rendering
+    shot = run(browser_session.screenshot, robot.page, "last-read")
+    assert shot is not None
+    assert shot.exists()
+    assert seeds.ROUTINE[1] in run(robot.page.content)
+    assert seeds.ROUTINE[0] not in run(robot.page.content)
