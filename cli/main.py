@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import httpx
 import typer
 
+from bench.command import bench
 from checkpoints.text import terminal_safe
 from cli.checkpoints import checkpoints_app, db_app, journal, report
 from cli.common import fail, one_line_errors, settings_or_fail
@@ -40,6 +41,7 @@ app.add_typer(checkpoints_app, name="checkpoints")
 app.add_typer(db_app, name="db")
 app.command("journal")(one_line_errors(journal))
 app.command("report")(one_line_errors(report))
+app.command("bench")(one_line_errors(bench))
 
 
 _one_line_errors = one_line_errors
