@@ -7,6 +7,7 @@ remarks) is therefore read from the response body itself.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html.parser import HTMLParser
 
 # Void elements never hold text and have no end tag to balance.
@@ -15,35 +16,63 @@ _VOID = frozenset(
 )
 
 
-class _ByTestId(HTMLParser):
-    def __init__(self, test_id: str) -> None:
+class _AllTestIds(HTMLParser):
+    """One pass over a page: the exact text of every element with a data-testid."""
+
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.test_id = test_id
-        self.depth = 0
-        self.found = 0
-        self.parts: list[str] = []
-        self.texts: list[str] = []
+        self.open: list[tuple[str, int, list[str]]] = []
+        """The test-id elements being read: (test id, depth inside it, text so far)."""
+        self.texts: dict[str, list[str]] = {}
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.depth:
-            if tag not in _VOID:
-                self.depth += 1
-        elif ("data-testid", self.test_id) in attrs:
-            self.found += 1
-            self.depth = 0 if tag in _VOID else 1
-            if not self.depth:
-                self.texts.append("")
+        void = tag in _VOID
+        if not void:
+            self.open = [(test_id, depth + 1, parts) for test_id, depth, parts in self.open]
+        test_id = dict(attrs).get("data-testid")
+        if test_id is None:
+            return
+        if void:
+            self.texts.setdefault(test_id, []).append("")
+            return
+        slot = self.texts.setdefault(test_id, [])
+        slot.append("")
+        self.open.append((test_id, 1, [str(len(slot) - 1)]))
 
     def handle_endtag(self, tag: str) -> None:
-        if self.depth and tag not in _VOID:
-            self.depth -= 1
-            if not self.depth:
-                self.texts.append("".join(self.parts))
-                self.parts = []
+        if tag in _VOID:
+            return
+        still = []
+        for test_id, depth, parts in self.open:
+            if depth - 1 == 0:
+                self._finish(test_id, parts)
+            else:
+                still.append((test_id, depth - 1, parts))
+        self.open = still
 
     def handle_data(self, data: str) -> None:
-        if self.depth:
-            self.parts.append(data)
+        for _, _, parts in self.open:
+            parts.append(data)
+
+    def _finish(self, test_id: str, parts: list[str]) -> None:
+        index, text = int(parts[0]), "".join(parts[1:])
+        self.texts[test_id][index] = text
+
+    def finish(self) -> dict[str, list[str]]:
+        """Elements left open at the end of the page keep the text read so far."""
+        for test_id, _, parts in self.open:
+            self._finish(test_id, parts)
+        self.open = []
+        return self.texts
+
+
+@lru_cache(maxsize=16)
+def _texts(html: str) -> dict[str, list[str]]:
+    # Page objects ask one page for many fields: it is parsed once (a str caches its hash).
+    parser = _AllTestIds()
+    parser.feed(html)
+    parser.close()
+    return parser.finish()
 
 
 def text_by_test_id(html: str, test_id: str) -> str | None:
@@ -59,9 +88,4 @@ def text_by_test_id(html: str, test_id: str) -> str | None:
 
 def texts_by_test_id(html: str, test_id: str) -> list[str]:
     """The exact text inside every element with this data-testid, in page order."""
-    parser = _ByTestId(test_id)
-    parser.feed(html)
-    parser.close()
-    if parser.depth:  # an element left open at the end of the page
-        parser.texts.append("".join(parser.parts))
-    return parser.texts
+    return list(_texts(html).get(test_id, []))
