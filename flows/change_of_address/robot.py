@@ -160,7 +160,7 @@ class CaseSystemRobot(SystemRobot):
         move_date: date,
         case: CaseFile,
     ) -> Registration:
-        form = await MoveFormPage(self.page, self.base_url).open()
+        form = await MoveFormPage(self.page, self.base_url, self.rendering).open()
         try:
             receipt = await form.register(
                 cpr=cpr,

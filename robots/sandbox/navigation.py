@@ -42,6 +42,65 @@ async def submit(page: Page, button: Locator, *, expect: Collection[int] = ()) -
     return response
 
 
+_SEND = """([fields, button]) => {
+  const byLabel = (text) => {
+    const label = [...document.querySelectorAll('label')].find(l => l.textContent.trim() === text);
+    return label && (label.control || document.getElementById(label.htmlFor));
+  };
+  const submit = [...document.querySelectorAll('button')]
+    .find(b => b.textContent.trim() === button);
+  if (!submit || !submit.form) return `no '${button}' button`;
+  for (const [text, value] of fields) {
+    const field = byLabel(text);
+    if (!field || field.form !== submit.form) return `no field labelled '${text}'`;
+    field.value = value;
+    if (field.value !== value) return `the field '${text}' does not take the value given`;
+  }
+  submit.form.requestSubmit(submit);
+  return '';
+}"""
+
+
+async def send_form(
+    page: Page,
+    *,
+    name: str,
+    fields: dict[str, str],
+    button: str,
+    server_rendered: bool,
+    expect: Collection[int] = (),
+) -> Response | None:
+    """Fill in the form of the page shown (fields by their label) and send it with `button`.
+
+    A server-rendered form has no script listening to its fields: the values are set and
+    the form sent in one step, with the browser's own checks of the form (requestSubmit),
+    which costs the renderer about a third of typing into each field. A form of a
+    JavaScript system is typed into and clicked, so its scripts see every input. Either
+    way a missing field or button, or a value a field does not take, is an unexpected
+    page, never a form sent without it.
+    """
+    if not server_rendered:
+        for label, value in fields.items():
+            field = page.get_by_label(label, exact=True)
+            await require(field, page=name, what=f"field {label!r}")
+            if await field.evaluate("e => e.tagName") == "SELECT":
+                await field.select_option(value)
+            else:
+                await field.fill(value)
+        submit_button = page.get_by_role("button", name=button)
+        await require(submit_button, page=name, what=f"{button!r} button")
+        return await submit(page, submit_button, expect=expect)
+    came_from = page.url
+    shown(page)
+    async with page.expect_navigation() as navigation:
+        problem = await page.evaluate(_SEND, [list(fields.items()), button])
+        if problem:
+            raise UnexpectedPage(f"the {name} page has {problem}: a changed layout")
+    response = await navigation.value
+    _check(page, response, wanted=came_from, expect=expect)
+    return response
+
+
 async def require(locator: Locator, *, page: str, what: str) -> Locator:
     """The locator, which must be on the page now; else fail fast naming page and locator."""
     if not await locator.count():

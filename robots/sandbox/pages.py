@@ -14,7 +14,7 @@ from robots.errors import BusinessError, SystemFault, UnexpectedPage
 from robots.reading import Rendering, Snapshot, read, rendered
 from robots.sandbox.html_text import text_by_test_id, texts_by_test_id
 from robots.sandbox.models import Address, Person, RegisterAddress, Registration, RelatedCase
-from robots.sandbox.navigation import goto, require, submit
+from robots.sandbox.navigation import goto, require, send_form, submit
 
 # The statuses with which the case system refuses a form for a business reason (a
 # conflict, invalid values); every other error status is a fault (fail closed).
@@ -121,9 +121,6 @@ class CasePage:
         self.base_url = base_url
         self.rendering = rendering
         self.in_progress_button = page.get_by_role("button", name="Markér som under behandling")
-        self.outcome = page.get_by_role("combobox", name="Udfald")
-        self.note = page.get_by_role("textbox", name="Notat", exact=True)
-        self.close_button = page.get_by_role("button", name="Afslut sag")
         self.html = ""
         self.url = ""
         self.snapshot: Snapshot | None = None
@@ -219,9 +216,14 @@ class CasePage:
     async def close(self, outcome: str, note: str) -> None:
         """Close the case with an outcome and a note."""
         await self.show()
-        await self.outcome.select_option(outcome)
-        await self.note.fill(note)
-        response = await submit(self.page, self.close_button, expect=_REFUSALS)
+        response = await send_form(
+            self.page,
+            name="case",
+            fields={"Udfald": outcome, "Notat": note},
+            button="Afslut sag",
+            server_rendered=self.rendering == "server",
+            expect=_REFUSALS,
+        )
         if response is not None and response.status >= 400:
             raise BusinessError(f"could not close the case: {await _alert(self.page)}")
 
@@ -335,13 +337,10 @@ class PopulationRegisterPage:
 class MoveFormPage:
     """The form that registers one person's move."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, rendering: Rendering = "browser") -> None:
         self.page = page
         self.base_url = base_url
-        self.cpr = page.get_by_label("CPR-nummer")
-        self.address_id = page.get_by_label("Ny adresse-id")
-        self.move_date = page.get_by_label("Flyttedato")
-        self.case_id = page.get_by_label("Sagsnummer")
+        self.rendering = rendering
         self.submit_button = page.get_by_role("button", name="Registrér flytning")
 
     async def open(self) -> MoveFormPage:
@@ -354,11 +353,19 @@ class MoveFormPage:
         self, *, cpr: str, address_id: str, move_date: date, case_id: str
     ) -> ReceiptPage:
         """Fill in and send the form; a refusal by the register is a business error."""
-        await self.cpr.fill(cpr)
-        await self.address_id.fill(address_id)
-        await self.move_date.fill(move_date.isoformat())
-        await self.case_id.fill(case_id)
-        response = await submit(self.page, self.submit_button, expect=_REFUSALS)
+        response = await send_form(
+            self.page,
+            name="move form",
+            fields={
+                "CPR-nummer": cpr,
+                "Ny adresse-id": address_id,
+                "Flyttedato": move_date.isoformat(),
+                "Sagsnummer": case_id,
+            },
+            button="Registrér flytning",
+            server_rendered=self.rendering == "server",
+            expect=_REFUSALS,
+        )
         if response is not None and response.status == 409:
             raise AlreadyRegistered(f"the population register refused: {await _alert(self.page)}")
         if response is not None and response.status >= 400:
