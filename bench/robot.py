@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from uuid import uuid4
 
 from bench.common import Progress, Work, in_lanes
 from checkpoints.channels import enabled as chat_channels
 from checkpoints.store.claims import holder_name
-from checkpoints.store.repository import UNFINISHED, CheckpointStore
+from checkpoints.store.repository import CheckpointStore
 from config.rules import ChangeOfAddressRules, load_rules_config
 from config.settings import Settings
-from flows.change_of_address.case import CaseFile, Clearance, Reason, fingerprint
+from flows.change_of_address.batch import _cleared_before_a_crash
+from flows.change_of_address.case import CaseFile, Clearance, Reason
 from flows.change_of_address.clearance import route_case
 from flows.change_of_address.process import NAME as PROCESS
 from flows.change_of_address.proposal import proposal_for
@@ -39,25 +39,6 @@ from flows.common import open_store, target_for
 from robots.errors import BusinessError
 from robots.pool import RobotPool
 from robots.session import BrowserSession
-
-
-def cleared_before_a_crash(store: CheckpointStore, case: CaseFile) -> Clearance | None:
-    """As batch.py's `_cleared_before_a_crash`: a registration a stopped run began."""
-    entries = store.journal(case.case_id)
-    last = entries[-1] if entries else None
-    if last is None or last.kind not in UNFINISHED or case.notification is None:
-        return None
-    cleared = last.data.get("fingerprint")
-    if last.kind == "robot.closing":
-        cleared = next(
-            (e.data.get("fingerprint") for e in reversed(entries) if e.kind == "robot.registering"),
-            None,
-        )
-    if cleared != fingerprint(case.notification):
-        return None
-    return Clearance(
-        case_id=case.case_id, basis="routine", fingerprint=str(cleared), issued_at=datetime.now(UTC)
-    )
 
 
 class RobotLoop:
@@ -108,7 +89,7 @@ class RobotLoop:
             await robot.mark_in_progress(case_id)
             return "set_aside", time.monotonic() - started
         case = await robot.enrich(case)
-        clearance = cleared_before_a_crash(self.store, case)
+        clearance = _cleared_before_a_crash(self.store, case)
         if clearance is None:
             routing = route_case(case, config=self.rules, locale=self.settings.locale)
             if routing.clearance is None:

@@ -128,7 +128,11 @@ async def read(
         if any(code in str(exc) for code in UNREACHABLE):
             raise TargetUnreachable(f"the case system does not answer at {_path(url)}") from exc
         raise
-    html = await response.text()
+    try:
+        html = await response.text()
+    finally:
+        # Else the driver keeps every body until the context closes: memory per case.
+        await response.dispose()
     _LAST_READ[page] = (response.url, html)
     if response.status >= 400 and response.status not in expect:
         raise HttpFault(response.status, _path(response.url))
