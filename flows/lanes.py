@@ -104,7 +104,6 @@ class Lanes:
         # Prefect's overloads type an async task's call as its return value; it is a coroutine.
         call: Any = handle(case_id, index, return_state=True)
         state = cast(State[CaseOutcome], await call)
-        _forget_results()
         if state.is_completed():
             await self.session.end_case(lane.context, case_id, failed=False)
             outcome: CaseOutcome = await state.aresult()
@@ -135,13 +134,3 @@ class Lanes:
             screenshot=str(screenshot) if screenshot else None,
         )
 
-
-def _forget_results() -> None:
-    """Prefect keeps every task's result in the flow run's context (to trace results that
-    are passed on to other tasks); a batch passes no case's outcome on, so they are
-    dropped, and a batch of 10,000 cases holds no more than one of 1,000."""
-    from prefect.context import FlowRunContext
-
-    context = FlowRunContext.get()
-    if context is not None:
-        context.run_results.clear()
