@@ -133,4 +133,3 @@ class Lanes:
             error=f"{code}: {detail}; {handed}",
             screenshot=str(screenshot) if screenshot else None,
         )
-
