@@ -8,8 +8,10 @@ tenths of a second. A system that needs JavaScript is read from the rendered DOM
 way the page objects read the same `Snapshot`, so a page object is written once and the
 choice is the system's (`Rendering`), declared with its target.
 
-Writing (filling in and sending a form) always goes through the rendered page: a person
-would use that form, and its checks run in the browser.
+Writing follows the same choice: a server-rendered system's form is read as sent and its
+entry list sent through the same session, with the checks the browser would make
+(robots/forms.py); a JavaScript system's form is filled in and clicked in the rendered
+page, so its scripts see every input (robots/sandbox/navigation.py, `send_form`).
 
 The same fail-closed rules hold on both paths (robots/sandbox/navigation.py): a status
 the robot did not ask for is a fault, the login page is a lost session, and a page
@@ -49,12 +51,22 @@ UNREACHABLE = (
 class Snapshot:
     """One page as read: its HTML parsed once, asked by data-testid, label and link text."""
 
-    def __init__(self, html: str, url: str, *, name: str) -> None:
+    def __init__(self, html: str, url: str, *, name: str, status: int = 200) -> None:
         self.html = html
         self.url = url
         self.name = name
         """What the page is, for error messages (`case`, `population register`)."""
+        self.status = status
+        """The HTTP status the page came with (a refused form comes back with 409 or 422)."""
         self._tree = LexborHTMLParser(html)
+
+    @property
+    def tree(self) -> LexborNode:
+        """The parsed page (for robots/forms.py)."""
+        root = self._tree.root
+        if root is None:
+            raise UnexpectedPage(f"the {self.name} page is empty")
+        return root
 
     def _nodes(self, test_id: str) -> list[LexborNode]:
         return list(self._tree.css(f'[data-testid="{_css_string(test_id)}"]'))
@@ -99,6 +111,18 @@ class Snapshot:
             f"({urlsplit(self.url).path}): a changed layout or an error page"
         )
 
+    def alert(self) -> str:
+        """The text of the page's first alert (role="alert"), or "" when it has none."""
+        node = self._tree.css_first('[role="alert"]')
+        return (node.text(deep=True) or "").strip() if node is not None else ""
+
+    def has_heading(self, text: str) -> bool:
+        """True when a heading (h1-h6) with exactly this text is on the page."""
+        return any(
+            (node.text(deep=True) or "").strip() == text
+            for node in self._tree.css("h1, h2, h3, h4, h5, h6")
+        )
+
     def link(self, text: str) -> str | None:
         """The absolute URL of the link with exactly this text, or None."""
         for node in self._tree.css("a[href]"):
@@ -120,10 +144,29 @@ async def read(
         from robots.sandbox.navigation import goto
 
         _LAST_READ.pop(page, None)
-        await goto(page, url, expect=expect)
-        return Snapshot(await page.content(), page.url, name=name)
+        response = await goto(page, url, expect=expect)
+        status = response.status if response is not None else 200
+        return Snapshot(await page.content(), page.url, name=name, status=status)
+    return await fetched(page, url, name=name, expect=expect)
+
+
+async def fetched(
+    page: Page,
+    url: str,
+    *,
+    name: str,
+    expect: Collection[int] = (),
+    method: str = "GET",
+    body: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> Snapshot:
+    """Ask the system through the page's context session, unrendered; fail closed.
+
+    Redirects are followed (a form's 303 to the page it leads to); the snapshot is of
+    the last page, with its status.
+    """
     try:
-        response = await page.context.request.get(url)
+        response = await page.context.request.fetch(url, method=method, data=body, headers=headers)
     except PlaywrightError as exc:
         if any(code in str(exc) for code in UNREACHABLE):
             raise TargetUnreachable(f"the case system does not answer at {_path(url)}") from exc
@@ -138,7 +181,7 @@ async def read(
         raise HttpFault(response.status, _path(response.url))
     if _path(response.url) == LOGIN_PATH and _path(url) != LOGIN_PATH:
         raise SessionLost("the case system logged the robot out")
-    return Snapshot(html, response.url, name=name)
+    return Snapshot(html, response.url, name=name, status=response.status)
 
 
 async def rendered(page: Page, *, name: str) -> Snapshot:

@@ -14,7 +14,8 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator, Page, Response
 
 from robots.errors import HttpFault, SessionLost, TargetUnreachable, UnexpectedPage
-from robots.reading import LOGIN_PATH, shown
+from robots.forms import form_request
+from robots.reading import LOGIN_PATH, Rendering, Snapshot, fetched, shown
 from robots.reading import UNREACHABLE as _UNREACHABLE
 
 
@@ -42,63 +43,50 @@ async def submit(page: Page, button: Locator, *, expect: Collection[int] = ()) -
     return response
 
 
-_SEND = """([fields, button]) => {
-  const byLabel = (text) => {
-    const label = [...document.querySelectorAll('label')].find(l => l.textContent.trim() === text);
-    return label && (label.control || document.getElementById(label.htmlFor));
-  };
-  const submit = [...document.querySelectorAll('button')]
-    .find(b => b.textContent.trim() === button);
-  if (!submit || !submit.form) return `no '${button}' button`;
-  for (const [text, value] of fields) {
-    const field = byLabel(text);
-    if (!field || field.form !== submit.form) return `no field labelled '${text}'`;
-    field.value = value;
-    if (field.value !== value) return `the field '${text}' does not take the value given`;
-  }
-  submit.form.requestSubmit(submit);
-  return '';
-}"""
-
-
 async def send_form(
     page: Page,
+    form_page: Snapshot,
     *,
-    name: str,
     fields: dict[str, str],
     button: str,
-    server_rendered: bool,
+    rendering: Rendering,
     expect: Collection[int] = (),
-) -> Response | None:
-    """Fill in the form of the page shown (fields by their label) and send it with `button`.
+) -> Snapshot:
+    """Fill in the form of the page just read (fields by their label), send it with `button`.
 
-    A server-rendered form has no script listening to its fields: the values are set and
-    the form sent in one step, with the browser's own checks of the form (requestSubmit),
-    which costs the renderer about a third of typing into each field. A form of a
-    JavaScript system is typed into and clicked, so its scripts see every input. Either
-    way a missing field or button, or a value a field does not take, is an unexpected
-    page, never a form sent without it.
+    `form_page` is the page as read right before (robots/reading.py, `read`): for a
+    server-rendered system the form is sent as the browser would send it, without
+    rendering (robots/forms.py); for a JavaScript system the rendered page's fields are
+    typed into and the button clicked, so its scripts see every input. Either way a
+    missing field or button, or a value a field does not take, is an unexpected page,
+    never a form sent without it; the answer is the page the form led to, with its status.
     """
-    if not server_rendered:
-        for label, value in fields.items():
-            field = page.get_by_label(label, exact=True)
-            await require(field, page=name, what=f"field {label!r}")
-            if await field.evaluate("e => e.tagName") == "SELECT":
-                await field.select_option(value)
-            else:
-                await field.fill(value)
-        submit_button = page.get_by_role("button", name=button)
-        await require(submit_button, page=name, what=f"{button!r} button")
-        return await submit(page, submit_button, expect=expect)
-    came_from = page.url
-    shown(page)
-    async with page.expect_navigation() as navigation:
-        problem = await page.evaluate(_SEND, [list(fields.items()), button])
-        if problem:
-            raise UnexpectedPage(f"the {name} page has {problem}: a changed layout")
-    response = await navigation.value
-    _check(page, response, wanted=came_from, expect=expect)
-    return response
+    if rendering == "server":
+        request = form_request(form_page, button=button, fields=fields)
+        headers = {"origin": request.origin, "referer": request.referer}
+        if request.method == "POST":
+            headers["content-type"] = "application/x-www-form-urlencoded"
+        return await fetched(
+            page,
+            request.url,
+            name=form_page.name,
+            expect=expect,
+            method=request.method,
+            body=request.body() if request.method == "POST" else None,
+            headers=headers,
+        )
+    for label, value in fields.items():
+        field = page.get_by_label(label, exact=True)
+        await require(field, page=form_page.name, what=f"field {label!r}")
+        if await field.evaluate("e => e.tagName") == "SELECT":
+            await field.select_option(value)
+        else:
+            await field.fill(value)
+    submit_button = page.get_by_role("button", name=button, exact=True)
+    await require(submit_button, page=form_page.name, what=f"{button!r} button")
+    response = await submit(page, submit_button, expect=expect)
+    status = response.status if response is not None else 200
+    return Snapshot(await page.content(), page.url, name=form_page.name, status=status)
 
 
 async def require(locator: Locator, *, page: str, what: str) -> Locator:

@@ -7,14 +7,14 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from playwright.async_api import Locator, Page
+from playwright.async_api import Page
 
 from checkpoints.text import strip_white as _strip
 from robots.errors import BusinessError, SystemFault, UnexpectedPage
 from robots.reading import Rendering, Snapshot, read, rendered
 from robots.sandbox.html_text import text_by_test_id, texts_by_test_id
 from robots.sandbox.models import Address, Person, RegisterAddress, Registration, RelatedCase
-from robots.sandbox.navigation import goto, require, send_form, submit
+from robots.sandbox.navigation import goto, send_form
 
 # The statuses with which the case system refuses a form for a business reason (a
 # conflict, invalid values); every other error status is a fault (fail closed).
@@ -25,15 +25,6 @@ _OPTIONAL_PARTS = {"floor", "door"}
 
 def _testid(field: str) -> str:
     return field.replace("_", "-")
-
-
-async def _text(locator: Locator) -> str:
-    return ((await locator.text_content()) or "").strip()
-
-
-async def _alert(page: Page) -> str:
-    alert = page.get_by_role("alert")
-    return await _text(alert.first) if await alert.count() else ""
 
 
 class AlreadyRegistered(BusinessError):
@@ -120,7 +111,6 @@ class CasePage:
         self.page = page
         self.base_url = base_url
         self.rendering = rendering
-        self.in_progress_button = page.get_by_role("button", name="Markér som under behandling")
         self.html = ""
         self.url = ""
         self.snapshot: Snapshot | None = None
@@ -208,24 +198,34 @@ class CasePage:
 
     async def mark_in_progress(self) -> None:
         """Mark the case as being handled (by a human)."""
-        await self.show()
-        response = await submit(self.page, self.in_progress_button, expect=_REFUSALS)
-        if response is not None and response.status >= 400:
-            raise BusinessError(f"could not mark the case in progress: {await _alert(self.page)}")
+        answer = await send_form(
+            self.page,
+            self._read_first(),
+            fields={},
+            button="Markér som under behandling",
+            rendering=self.rendering,
+            expect=_REFUSALS,
+        )
+        if answer.status >= 400:
+            raise BusinessError(f"could not mark the case in progress: {answer.alert()}")
 
     async def close(self, outcome: str, note: str) -> None:
         """Close the case with an outcome and a note."""
-        await self.show()
-        response = await send_form(
+        answer = await send_form(
             self.page,
-            name="case",
+            self._read_first(),
             fields={"Udfald": outcome, "Notat": note},
             button="Afslut sag",
-            server_rendered=self.rendering == "server",
+            rendering=self.rendering,
             expect=_REFUSALS,
         )
-        if response is not None and response.status >= 400:
-            raise BusinessError(f"could not close the case: {await _alert(self.page)}")
+        if answer.status >= 400:
+            raise BusinessError(f"could not close the case: {answer.alert()}")
+
+    def _read_first(self) -> Snapshot:
+        if self.snapshot is None:
+            raise RuntimeError("open the case first")
+        return self.snapshot
 
 
 class AddressRegisterPage:
@@ -341,21 +341,26 @@ class MoveFormPage:
         self.page = page
         self.base_url = base_url
         self.rendering = rendering
-        self.submit_button = page.get_by_role("button", name="Registrér flytning")
+        self.snapshot: Snapshot | None = None
 
     async def open(self) -> MoveFormPage:
         """Open an empty move form."""
-        await goto(self.page, f"{self.base_url}/cpr/flytning")
-        await require(self.submit_button, page="move form", what="'Registrér flytning' button")
+        self.snapshot = await read(
+            self.page, f"{self.base_url}/cpr/flytning", rendering=self.rendering, name="move form"
+        )
+        if not self.snapshot.has_heading("Registrér flytning"):
+            raise UnexpectedPage("the move form page is not the move form: a changed layout")
         return self
 
     async def register(
         self, *, cpr: str, address_id: str, move_date: date, case_id: str
     ) -> ReceiptPage:
         """Fill in and send the form; a refusal by the register is a business error."""
-        response = await send_form(
+        if self.snapshot is None:
+            raise RuntimeError("open the move form first")
+        answer = await send_form(
             self.page,
-            name="move form",
+            self.snapshot,
             fields={
                 "CPR-nummer": cpr,
                 "Ny adresse-id": address_id,
@@ -363,30 +368,28 @@ class MoveFormPage:
                 "Sagsnummer": case_id,
             },
             button="Registrér flytning",
-            server_rendered=self.rendering == "server",
+            rendering=self.rendering,
             expect=_REFUSALS,
         )
-        if response is not None and response.status == 409:
-            raise AlreadyRegistered(f"the population register refused: {await _alert(self.page)}")
-        if response is not None and response.status >= 400:
-            raise BusinessError(
-                f"the population register refused the move: {await _alert(self.page)}"
-            )
-        return ReceiptPage(self.page)
+        if answer.status == 409:
+            raise AlreadyRegistered(f"the population register refused: {answer.alert()}")
+        if answer.status >= 400:
+            raise BusinessError(f"the population register refused the move: {answer.alert()}")
+        return ReceiptPage(answer)
 
 
 class ReceiptPage:
     """The receipt shown after a registered move."""
 
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.heading = page.get_by_role("heading", name="Kvittering for flytning")
+    def __init__(self, shown: Snapshot) -> None:
+        self.shown = shown
 
     async def read(self) -> Registration:
         """The registration as the register reports it."""
-        if not await self.heading.count():
+        shown = self.shown
+        if not shown.has_heading("Kvittering for flytning"):
             raise SystemFault("the register did not show a receipt after registering a move")
-        shown = await rendered(self.page, name="receipt")
+        shown.name = "receipt"
         return Registration(
             registration_id=shown.text("registration-id"),
             case_id=shown.text("registration-case-id"),

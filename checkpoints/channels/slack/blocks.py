@@ -143,7 +143,8 @@ def _section(text: str) -> Block:
 
 
 def _cut(text: str, limit: int) -> str:
-    """At most `limit` characters, never ending inside an escape (`&lt;`) or a `[U+202E]`."""
+    """At most `limit` characters, never ending inside an escape (`&lt;`), a `[U+202E]` or
+    a code span of ours (a rule id in backticks: an unclosed one would be shown raw)."""
     if len(text) <= limit:
         return text
     cut = text[:limit]
@@ -152,6 +153,8 @@ def _cut(text: str, limit: int) -> str:
         cut = cut[:amp]
     if bracket > cut.rfind("]"):
         cut = cut[:bracket]
+    if cut.count("`") % 2:
+        cut = cut[: cut.rfind("`")].removesuffix("(").rstrip()
     return cut
 
 
