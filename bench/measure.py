@@ -1,7 +1,8 @@
 """CPU seconds and peak memory of this process, its browsers and the processes it started.
 
-A `Meter` samples this process and every descendant with psutil (every 0.2 s, in a
-background thread) and splits the CPU they used over the workload into:
+A `Meter` samples this process and every descendant with psutil (CPU every 0.2 s,
+memory every second, in a background thread) and splits the CPU they used over the
+workload into:
 
 - `python`: this process (minus the meter's own sampling), plus, for a started
   `runner`, the runner and its flow-run processes (not their browsers);
@@ -36,6 +37,7 @@ from dataclasses import dataclass, field
 import psutil  # type: ignore[import-untyped]
 
 INTERVAL_S = 0.2
+MEMORY_EVERY = 5
 SELF = "self"
 
 
@@ -173,6 +175,10 @@ class Meter:
         except psutil.Error:
             return
         rows = []
+        # Memory (smaps_rollup of every process) costs ten times the CPU times: read it
+        # every MEMORY_EVERY-th sample (about once a second), or the meter's own thread
+        # takes the measured work's CPU and GIL.
+        with_memory = self._samples % MEMORY_EVERY == 0
         for process in [self._me, *children]:
             try:
                 with process.oneshot():
@@ -185,7 +191,7 @@ class Meter:
                             process.name(),
                             times.user + times.system,
                             times.children_user + times.children_system,
-                            *_memory(process),
+                            *(_memory(process) if with_memory else (0.0, 0.0)),
                         )
                     )
             except psutil.Error:
@@ -208,7 +214,7 @@ class Meter:
                     seen = self._seen[key] = _Seen(kind, root, base, own)
                 seen.last_own = max(seen.last_own, own)
                 trees[root] = trees.get(root, 0.0) + own + reaped
-                if pid == me:
+                if pid == me and with_memory:
                     self._peak_me = max(self._peak_me, rss)
                 if root == SELF:
                     rss_self += rss
@@ -221,9 +227,10 @@ class Meter:
             if self._first:
                 for root in self.roots:
                     self._tree_first.setdefault(root, 0.0)
-            self._peak_self = max(self._peak_self, rss_self)
-            self._peak_pss = max(self._peak_pss, pss_self)
-            self._peak_runner = max(self._peak_runner, rss_runner)
+            if with_memory:
+                self._peak_self = max(self._peak_self, rss_self)
+                self._peak_pss = max(self._peak_pss, pss_self)
+                self._peak_runner = max(self._peak_runner, rss_runner)
             self._samples += 1
 
     @staticmethod

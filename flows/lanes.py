@@ -60,12 +60,15 @@ class Lanes:
         outcomes: list[CaseOutcome] = []
         progress = Progress(len(case_ids), key=self.progress_key)
         await progress.start()
+        # The task with this batch's retries, made once: a copy per case costs each case.
+        delays = self.retry_delays
+        handle = self.handle.with_options(retries=len(delays), retry_delay_seconds=delays)
 
         async def lane_worker(index: int) -> None:
             handled = 0
             while not queue.empty():
                 case_id = queue.get_nowait()
-                outcomes.append(await self._run_case(case_id, index))
+                outcomes.append(await self._run_case(handle, case_id, index))
                 await progress.advance()
                 handled += 1
                 if handled % self.recycle_every == 0 and not queue.empty():
@@ -75,7 +78,7 @@ class Lanes:
         order = {case_id: n for n, case_id in enumerate(case_ids)}
         return sorted(outcomes, key=lambda o: order[o.case_id])
 
-    async def _run_case(self, case_id: str, index: int) -> CaseOutcome:
+    async def _run_case(self, handle: Any, case_id: str, index: int) -> CaseOutcome:
         """One case, claimed for this batch while it is worked (two batches never share one)."""
         key = self.key(case_id)
         try:
@@ -91,15 +94,13 @@ class Lanes:
             )
             return CaseOutcome(case_id=case_id, result="skipped")
         try:
-            return await self._work_case(case_id, index)
+            return await self._work_case(handle, case_id, index)
         finally:
             with contextlib.suppress(StoreUnavailable):
                 self.store.release(key, self.holder)
 
-    async def _work_case(self, case_id: str, index: int) -> CaseOutcome:
+    async def _work_case(self, handle: Any, case_id: str, index: int) -> CaseOutcome:
         lane = self.pool.lane(index)
-        delays = self.retry_delays
-        handle = self.handle.with_options(retries=len(delays), retry_delay_seconds=delays)
         await self.session.start_case(lane.context)
         # Prefect's overloads type an async task's call as its return value; it is a coroutine.
         call: Any = handle(case_id, index, return_state=True)
