@@ -51,8 +51,12 @@ UNREACHABLE = (
 class Snapshot:
     """One page as read: its HTML parsed once, asked by data-testid, label and link text."""
 
-    def __init__(self, html: str, url: str, *, name: str, status: int = 200) -> None:
+    def __init__(
+        self, html: str, url: str, *, name: str, status: int = 200, sent: str | None = None
+    ) -> None:
         self.html = html
+        self.sent = html if sent is None else sent
+        """The HTML as the system sent it (the rendered DOM is not a faithful copy of text)."""
         self.url = url
         self.name = name
         """What the page is, for error messages (`case`, `population register`)."""

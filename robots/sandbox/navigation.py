@@ -86,7 +86,9 @@ async def send_form(
     await require(submit_button, page=form_page.name, what=f"{button!r} button")
     response = await submit(page, submit_button, expect=expect)
     status = response.status if response is not None else 200
-    return Snapshot(await page.content(), page.url, name=form_page.name, status=status)
+    rendered = await page.content()
+    sent = await response.text() if response is not None else rendered
+    return Snapshot(rendered, page.url, name=form_page.name, status=status, sent=sent)
 
 
 async def require(locator: Locator, *, page: str, what: str) -> Locator:

@@ -1,12 +1,14 @@
 """Page objects for resident parking in the sandbox case system (docs/sandbox-ui.md).
 
 Pages are read as the system's rendering says (robots/reading.py): as sent, without a
-renderer, or as the browser rendered them; forms are filled in and sent in the browser,
-on the page rendered there first. Fail closed, as pages.py does: each page must show its
-heading and the element read (a maintenance page or a changed layout is `UnexpectedPage`),
-"nothing found" only when the page says so, and an error status that a read or a form does
-not expect is `HttpFault`. Text is read from the HTML as sent (html_text.py), character for
-character, not from the DOM; structure and status codes from the page's `Snapshot`.
+renderer, or as the browser rendered them; forms are sent the same way
+(robots/sandbox/navigation.py, `send_form`): as the browser would send them, unrendered,
+or typed into and clicked in the rendered page. Fail closed, as pages.py does: each page
+must show its heading and the element read (a maintenance page or a changed layout is
+`UnexpectedPage`), "nothing found" only when the page says so, and an error status that a
+read or a form does not expect is `HttpFault`. Text is read from the HTML as sent
+(html_text.py), character for character, not from the DOM; structure and status codes
+from the page's `Snapshot`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from selectolax.lexbor import LexborHTMLParser
 from robots.errors import BusinessError, SystemFault, UnexpectedPage
 from robots.reading import Rendering, Snapshot, read, rendered
 from robots.sandbox.html_text import text_by_test_id, texts_by_test_id
-from robots.sandbox.navigation import goto, require, submit
+from robots.sandbox.navigation import goto, send_form
 from robots.sandbox.permit_models import (
     PERMIT_STATUSES,
     ApplicationRead,
@@ -140,14 +142,9 @@ def _heading(shown: Snapshot, name: str | None) -> None:
         )
 
 
-async def _alert(page: Page) -> str:
-    alert = page.get_by_role("alert")
-    return ((await alert.first.text_content()) or "").strip() if await alert.count() else ""
-
-
-async def _refused(page: Page, response: Response | None, what: str) -> None:
-    if response is not None and response.status in _REFUSALS:
-        raise Refused(response.status, f"the case system refused to {what}: {await _alert(page)}")
+def _refused(answer: Snapshot, what: str) -> None:
+    if answer.status in _REFUSALS:
+        raise Refused(answer.status, f"the case system refused to {what}: {answer.alert()}")
 
 
 def _status(shown: Snapshot) -> str:
@@ -223,11 +220,6 @@ class ApplicationPage:
         self.page = page
         self.base_url = base_url
         self.rendering = rendering
-        self.in_progress_button = page.get_by_role("button", name="Markér som under behandling")
-        self.reason = page.get_by_role("textbox", name="Begrundelse", exact=True)
-        self.reject_button = page.get_by_role("button", name="Afvis ansøgning")
-        self.note = page.get_by_role("textbox", name="Notat", exact=True)
-        self.manual_button = page.get_by_role("button", name="Send til manuel behandling")
         self.case_id = ""
         self.url = ""
         self.sent: _Sent | None = None
@@ -281,29 +273,38 @@ class ApplicationPage:
 
     async def mark_in_progress(self) -> None:
         """Mark the application as being handled."""
-        await self.show()
-        await require(self.in_progress_button, page="application", what="in-progress button")
-        response = await submit(self.page, self.in_progress_button, expect=_REFUSALS)
-        await _refused(self.page, response, "mark the application in progress")
-        await self._arrived(response)
+        await self._send({}, "Markér som under behandling", "mark the application in progress")
 
     async def reject(self, reason: str) -> None:
         """Reject the application with a reason."""
-        await self.show()
-        await require(self.reject_button, page="application", what="'Afvis ansøgning' button")
-        await self.reason.fill(reason)
-        response = await submit(self.page, self.reject_button, expect=_REFUSALS)
-        await _refused(self.page, response, "reject the application")
-        await self._arrived(response)
+        await self._send({"Begrundelse": reason}, "Afvis ansøgning", "reject the application")
 
     async def close_manual(self, note: str) -> None:
         """Send the application to manual handling with a note."""
-        await self.show()
-        await require(self.manual_button, page="application", what="manual handling button")
-        await self.note.fill(note)
-        response = await submit(self.page, self.manual_button, expect=_REFUSALS)
-        await _refused(self.page, response, "send the application to manual handling")
-        await self._arrived(response)
+        await self._send(
+            {"Notat": note},
+            "Send til manuel behandling",
+            "send the application to manual handling",
+        )
+
+    async def _send(self, fields: dict[str, str], button: str, what: str) -> None:
+        # The form of the application as last read (and, in the browser, as shown).
+        if self.sent is None:
+            raise RuntimeError("open the application first")
+        if self.rendering == "browser":
+            await self.show()
+        answer = await send_form(
+            self.page,
+            self.sent.shown,
+            fields=fields,
+            button=button,
+            rendering=self.rendering,
+            expect=_REFUSALS,
+        )
+        _refused(answer, what)
+        _heading(answer, self._title)
+        self.sent = _Sent(answer, answer.sent)
+        self._in_browser = self.rendering == "browser"
 
 
 class VehicleRegisterPage:
@@ -367,35 +368,46 @@ class PermitRegisterPage:
 
 
 class PermitFormPage:
-    """The form that issues an application's permit (always in the browser)."""
+    """The form that issues an application's permit."""
 
-    def __init__(self, page: Page, base_url: str) -> None:
+    def __init__(self, page: Page, base_url: str, rendering: Rendering = "browser") -> None:
         self.page = page
         self.base_url = base_url
-        self.plate = page.get_by_label("Nummerplade")
-        self.zone = page.get_by_label("Zone")
-        self.valid_from = page.get_by_label("Gyldig fra")
-        self.valid_to = page.get_by_label("Gyldig til")
-        self.submit_button = page.get_by_role("button", name="Udsted tilladelse")
+        self.rendering = rendering
+        self.sent: _Sent | None = None
 
     async def open(self, case_id: str) -> PermitFormPage:
         """Open the empty form of an application."""
-        await goto(self.page, f"{self.base_url}/parkering/{_path(case_id)}/tilladelse")
-        _heading(await rendered(self.page, name="permit form"), "Udsted beboerparkeringstilladelse")
-        await require(self.submit_button, page="permit form", what="'Udsted tilladelse' button")
+        self.sent = await _read(
+            self.page,
+            f"{self.base_url}/parkering/{_path(case_id)}/tilladelse",
+            rendering=self.rendering,
+            name="permit form",
+            heading="Udsted beboerparkeringstilladelse",
+        )
         return self
 
     async def issue(
         self, *, plate: str, zone: str, valid_from: str, valid_to: str
     ) -> PermitReceiptPage:
         """Fill in and send the form (dates as ISO text); a refusal (409, 422) raises `Refused`."""
-        await self.plate.fill(plate)
-        await self.zone.fill(zone)
-        await self.valid_from.fill(valid_from)
-        await self.valid_to.fill(valid_to)
-        response = await submit(self.page, self.submit_button, expect=_REFUSALS)
-        await _refused(self.page, response, "issue the permit")
-        return await PermitReceiptPage(self.page, self.base_url).arrived(response)
+        if self.sent is None:
+            raise RuntimeError("open the permit form first")
+        answer = await send_form(
+            self.page,
+            self.sent.shown,
+            fields={
+                "Nummerplade": plate,
+                "Zone": zone,
+                "Gyldig fra": valid_from,
+                "Gyldig til": valid_to,
+            },
+            button="Udsted tilladelse",
+            rendering=self.rendering,
+            expect=_REFUSALS,
+        )
+        _refused(answer, "issue the permit")
+        return PermitReceiptPage(self.page, self.base_url, self.rendering).arrived(answer)
 
 
 class PermitReceiptPage:
@@ -420,11 +432,9 @@ class PermitReceiptPage:
         )
         return self
 
-    async def arrived(self, response: Response | None) -> PermitReceiptPage:
-        """The receipt the browser is on now (after issuing); any other page is a fault."""
-        self.sent = _receipt(
-            await _arrived(self.page, response, name="permit receipt", heading=None)
-        )
+    def arrived(self, answer: Snapshot) -> PermitReceiptPage:
+        """The receipt a form led to (after issuing); any other page is a fault."""
+        self.sent = _receipt(_Sent(answer, answer.sent))
         return self
 
     def read(self) -> PermitRead:

@@ -153,7 +153,7 @@ class PermitSystemRobot(SystemRobot):
                 "Case %s: permit %s was already issued; reusing it", case_id, done[0].permit_id
             )
             return _verified(done[0], wanted)
-        form = await PermitFormPage(self.page, self.base_url).open(case_id)
+        form = await PermitFormPage(self.page, self.base_url, self.rendering).open(case_id)
         try:
             receipt = await form.issue(
                 plate=plate, zone=zone, valid_from=wanted.valid_from, valid_to=wanted.valid_to
