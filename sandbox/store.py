@@ -70,6 +70,13 @@ class Store:
         }
         self._order = sorted(self._cases.values(), key=_received_key)
         self._addresses = {a.address_id: a for a in seed.addresses}
+        # Look-ups by key, as a real register has them: a scan of every record per request
+        # made the sandbox, not the robot, the limit of a 10,000-case batch.
+        self._by_address_key: dict[tuple[str, ...], list[SeedAddress]] = {}
+        for address in self._addresses.values():
+            self._by_address_key.setdefault(_address_key(address), []).append(address)
+        self._by_cpr: dict[str, list[Case]] = {}
+        self._index_cases()
         self._people = {
             r.cpr: Person(r.cpr, r.name, r.address_id, r.protected_address) for r in seed.residents
         }
@@ -121,11 +128,8 @@ class Store:
         """Cases sorted by received_at then case_id, filtered by status and mover/reporter CPR."""
         wanted = normalize_cpr(cpr) if cpr else ""
         with self._lock:
-            found = [
-                c
-                for c in self._order
-                if (status is None or c.status == status) and (not wanted or _involves(c, wanted))
-            ]
+            candidates = self._by_cpr.get(wanted, []) if wanted else self._order
+            found = [c for c in candidates if status is None or c.status == status]
             chunk, page, pages = page_of(found, page, page_size)
             return CasePage([_copy(c) for c in chunk], page, pages, len(found))
 
@@ -174,8 +178,20 @@ class Store:
                 case.notification = type(case.notification).model_validate(merged)
             except ValidationError as exc:
                 raise InvalidInputError(f"Ugyldig rettelse: {exc.errors()[0]['msg']}") from exc
+            self._index_cases()
             self._record("amend", case_id=case_id, changes=changes)
             return _copy(case)
+
+    def _index_cases(self) -> None:
+        """The cases by every CPR number they involve (reporter, movers), in inbox order."""
+        by_cpr: dict[str, list[Case]] = {}
+        for case in self._order:
+            n = case.notification
+            for cpr in dict.fromkeys(
+                normalize_cpr(c) for c in (n.reporter_cpr, *(m.cpr for m in n.movers))
+            ):
+                by_cpr.setdefault(cpr, []).append(case)
+        self._by_cpr = by_cpr
 
     def _case(self, case_id: str) -> Case:
         try:
@@ -191,7 +207,7 @@ class Store:
         """Addresses matching all five parts exactly, ignoring case and surrounding blanks."""
         key = tuple(_norm(v) for v in (street, house_number, floor, door, postcode))
         with self._lock:
-            return [a for a in self._addresses.values() if _address_key(a) == key]
+            return list(self._by_address_key.get(key, []))
 
     def has_address(self, address_id: str) -> bool:
         """True when the address register holds this id."""
@@ -293,13 +309,6 @@ class Store:
                 ],
             }
             return change_of_address | self.parking.state()
-
-
-def _involves(case: Case, cpr: str) -> bool:
-    n = case.notification
-    return normalize_cpr(n.reporter_cpr) == cpr or any(
-        normalize_cpr(m.cpr) == cpr for m in n.movers
-    )
 
 
 def _address_key(address: SeedAddress) -> tuple[str, ...]:
