@@ -118,3 +118,11 @@ def test_a_cut_never_splits_an_escape_or_a_named_character() -> None:
     assert _cut("ab [U+202E] cd", 6) == "ab "
     assert _cut("ab &lt; cd", 7) == "ab &lt;"
     assert _cut("short", 100) == "short"
+
+
+def test_a_cut_never_leaves_a_rule_id_s_code_span_open() -> None:
+    from checkpoints.channels.slack.blocks import _cut
+
+    text = "• The new address is unknown (`address.unknown`)"
+    assert _cut(text, len(text) - 4) == "• The new address is unknown"
+    assert _cut(text + "\n• More", len(text) + 3) == text + "\n• "  # closed spans stay
