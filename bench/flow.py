@@ -60,6 +60,9 @@ def flow_work(sandbox_url: str, lanes: int, progress: Progress) -> Work:
     every_s = max(3.0, progress.total / 500)
     with SandboxProgress(sandbox_url, progress, every_s):
         summary = asyncio.run(process_inbox(target_url=sandbox_url, concurrency=lanes))
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler().flush()  # the run's last logs, while the server still listens
     progress.advance(max(0, summary.total - progress.done))  # the cases since the last look
     work = Work(
         latencies_s=[o.robot_seconds for o in summary.outcomes if o.robot_seconds],
