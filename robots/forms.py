@@ -33,7 +33,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 from selectolax.lexbor import LexborNode
 
 from robots.errors import UnexpectedPage
-from robots.reading import Snapshot
+from robots.reading import Snapshot, css_string
 
 _CONTROLS = "input, select, textarea, button"
 _NOT_SENT_INPUTS = {"submit", "button", "reset", "image", "file"}
@@ -113,8 +113,7 @@ def _owner(tree: LexborNode, control: LexborNode) -> LexborNode | None:
     """The form a control belongs to: its `form` attribute's form, else its ancestor."""
     named = control.attributes.get("form")
     if named is not None:
-        found = tree.css_first(f'form[id="{_css(named)}"]')
-        return found
+        return tree.css_first(f'form[id="{css_string(named)}"]')
     node = control.parent
     while node is not None and node.tag != "form":
         node = node.parent
@@ -128,7 +127,7 @@ def _labelled(tree: LexborNode, text: str, page: Snapshot) -> LexborNode | None:
             continue
         target = label.attributes.get("for")
         if target is not None:
-            return tree.css_first(f'[id="{_css(target)}"]')
+            return tree.css_first(f'[id="{css_string(target)}"]')
         return label.css_first(_LABELABLE)
     return None
 
@@ -189,7 +188,7 @@ def _entries(
             chosen = [v for v, _, off in options if not off][:1]
         return [(name, chosen[-1])] if chosen else []
     if control.tag == "textarea":
-        value = given if given is not None else _textarea_default(control)
+        value = given if given is not None else control.text(deep=True) or ""
         return [(name, _crlf(value))]
     if kind in ("checkbox", "radio"):
         if "checked" not in control.attributes:
@@ -228,19 +227,9 @@ def _check_constraints(
             )
 
 
-def _textarea_default(control: LexborNode) -> str:
-    text = control.text(deep=True) or ""
-    # The HTML parser drops one newline right after <textarea>; lexbor does too.
-    return text
-
-
 def _crlf(value: str) -> str:
     return re.sub(r"\r\n|\r|\n", "\r\n", value)
 
 
 def _collapse(text: str) -> str:
     return " ".join(text.split())
-
-
-def _css(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"')

@@ -73,11 +73,11 @@ class Snapshot:
         return root
 
     def _nodes(self, test_id: str) -> list[LexborNode]:
-        return list(self._tree.css(f'[data-testid="{_css_string(test_id)}"]'))
+        return list(self._tree.css(f'[data-testid="{css_string(test_id)}"]'))
 
     def has(self, test_id: str) -> bool:
         """True when an element with this data-testid is on the page."""
-        return self._tree.css_first(f'[data-testid="{_css_string(test_id)}"]') is not None
+        return self._tree.css_first(f'[data-testid="{css_string(test_id)}"]') is not None
 
     def texts(self, test_id: str) -> list[str]:
         """The text of every element with this data-testid, stripped, in page order."""
@@ -102,7 +102,7 @@ class Snapshot:
 
     def has_table(self, label: str) -> bool:
         """True when a table with this accessible name (aria-label) is on the page."""
-        return self._tree.css_first(f'table[aria-label="{_css_string(label)}"]') is not None
+        return self._tree.css_first(f'table[aria-label="{css_string(label)}"]') is not None
 
     def one_of(self, *, found: bool, empty: bool) -> bool:
         """True for results, False for the page's own "none found"; neither is a fault."""
@@ -217,7 +217,8 @@ _LAST_READ: WeakKeyDictionary[Page, tuple[str, str]] = WeakKeyDictionary()
 """Per page: the URL and HTML of its last read that the browser did not render."""
 
 
-def _css_string(value: str) -> str:
+def css_string(value: str) -> str:
+    """A value quoted for a CSS attribute selector (`[id="..."]`)."""
     return value.replace("\\", "\\\\").replace('"', '\\"')
 
 
