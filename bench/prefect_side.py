@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from pathlib import Path
 from types import TracebackType
 
@@ -32,6 +33,13 @@ class PrefectSide:
         self.direct_api_url = ""
 
     def __enter__(self) -> PrefectSide:
+        if "prefect" in sys.modules:
+            # Prefect reads its settings once, on import: the flow would run on a temporary
+            # server of its own, in this process, and the figures would measure that.
+            raise RuntimeError(
+                "Prefect was imported before the benchmark's Prefect server was set up; "
+                "a workload before `flow` must not import it"
+            )
         self.stack.__enter__()
         try:
             # Our own server, never one PREFECT_API_URL names: nothing else may count.

@@ -29,9 +29,8 @@ from checkpoints.store.claims import holder_name
 from checkpoints.store.repository import CheckpointStore
 from config.rules import ChangeOfAddressRules, load_rules_config
 from config.settings import Settings
-from flows.change_of_address.batch import _cleared_before_a_crash
 from flows.change_of_address.case import CaseFile, Clearance, Reason
-from flows.change_of_address.clearance import route_case
+from flows.change_of_address.clearance import cleared_before_a_crash, route_case
 from flows.change_of_address.process import NAME as PROCESS
 from flows.change_of_address.proposal import proposal_for
 from flows.change_of_address.robot import CaseSystemRobot
@@ -89,7 +88,7 @@ class RobotLoop:
             await robot.mark_in_progress(case_id)
             return "set_aside", time.monotonic() - started
         case = await robot.enrich(case)
-        clearance = _cleared_before_a_crash(self.store, case)
+        clearance = cleared_before_a_crash(self.store, case)
         if clearance is None:
             routing = route_case(case, config=self.rules, locale=self.settings.locale)
             if routing.clearance is None:

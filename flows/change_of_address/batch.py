@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from checkpoints.channels import enabled as chat_channels
 from checkpoints.models import Checkpoint
 from checkpoints.store.claims import holder_name
 from checkpoints.store.db import StoreUnavailable
-from checkpoints.store.repository import UNFINISHED, CheckpointStore
+from checkpoints.store.repository import CheckpointStore
 from config.rules import ChangeOfAddressRules, load_rules_config
 from config.settings import Settings, get_settings
 from flows.change_of_address.case import (
@@ -28,9 +27,8 @@ from flows.change_of_address.case import (
     Clearance,
     FieldProblem,
     Reason,
-    fingerprint,
 )
-from flows.change_of_address.clearance import route_case
+from flows.change_of_address.clearance import cleared_before_a_crash, route_case
 from flows.change_of_address.proposal import proposal_for
 from flows.change_of_address.robot import CaseSystemRobot
 from flows.checkpoint import PROCESS, start_checkpoint_run
@@ -130,7 +128,7 @@ async def handle_case(case_id: str, lane: int) -> CaseOutcome:
         # case system failed then): the robot may not decide it; it finishes setting aside.
         return await _keep_aside(robot, held, started)
     case = await robot.enrich(case)
-    clearance = _cleared_before_a_crash(batch.store, case)
+    clearance = cleared_before_a_crash(batch.store, case)
     if clearance is None:
         routing = route_case(case, config=batch.rules, locale=batch.settings.locale)
         crash_point("case.routed", case_id)
@@ -141,31 +139,6 @@ async def handle_case(case_id: str, lane: int) -> CaseOutcome:
     else:
         logger.info("Case %s: finishing the registration a stopped run began", case_id)
     return await _register(robot, case, clearance, started)
-
-
-def _cleared_before_a_crash(store: CheckpointStore, case: CaseFile) -> Clearance | None:
-    """The clearance of a registration this case's journal announced but never finished.
-
-    Only for exactly the data that was cleared then: a case changed since is routed again.
-    """
-    entries = store.journal(case.case_id)
-    last = entries[-1] if entries else None
-    if last is None or last.kind not in UNFINISHED or case.notification is None:
-        return None
-    cleared = last.data.get("fingerprint")
-    if last.kind == "robot.closing":
-        cleared = next(
-            (e.data.get("fingerprint") for e in reversed(entries) if e.kind == "robot.registering"),
-            None,
-        )
-    if cleared != fingerprint(case.notification):
-        return None
-    return Clearance(
-        case_id=case.case_id,
-        basis="routine",
-        fingerprint=str(cleared),
-        issued_at=datetime.now(UTC),
-    )
 
 
 async def _register(

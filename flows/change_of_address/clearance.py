@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from checkpoints.models import Checkpoint
+from checkpoints.store.repository import UNFINISHED, CheckpointStore
 from config.rules import ChangeOfAddressRules
 from flows.change_of_address.case import (
     CaseFile,
@@ -73,5 +74,30 @@ def clearance_from_decision(checkpoint: Checkpoint, notification: Notification) 
         case_id=checkpoint.case_id,
         basis="decision",
         fingerprint=fingerprint(notification),
+        issued_at=datetime.now(UTC),
+    )
+
+
+def cleared_before_a_crash(store: CheckpointStore, case: CaseFile) -> Clearance | None:
+    """The clearance of a registration this case's journal announced but never finished.
+
+    Only for exactly the data that was cleared then: a case changed since is routed again.
+    """
+    entries = store.journal(case.case_id)
+    last = entries[-1] if entries else None
+    if last is None or last.kind not in UNFINISHED or case.notification is None:
+        return None
+    cleared = last.data.get("fingerprint")
+    if last.kind == "robot.closing":
+        cleared = next(
+            (e.data.get("fingerprint") for e in reversed(entries) if e.kind == "robot.registering"),
+            None,
+        )
+    if cleared != fingerprint(case.notification):
+        return None
+    return Clearance(
+        case_id=case.case_id,
+        basis="routine",
+        fingerprint=str(cleared),
         issued_at=datetime.now(UTC),
     )
