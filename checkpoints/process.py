@@ -35,6 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from checkpoints.forms import Change
 from checkpoints.text import mask_cprs, strip_white
+from config.settings import ManualBaseline
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +235,7 @@ class Process(Generic[CaseT, FormT]):
         open_statuses: tuple[str, ...] = ("open", "in_progress"),
         deadline_hours: float | None = None,
         outcomes: Mapping[str, Text] | None = None,
+        manual_baseline: ManualBaseline | None = None,
     ) -> None:
         self.name = name
         self.title = title
@@ -245,6 +247,9 @@ class Process(Generic[CaseT, FormT]):
         self.deadline_hours = deadline_hours
         self.outcomes = dict(outcomes or {})
         """What the robot did, in plain words, per `Outcome.action` (`{references}`, `{note}`)."""
+        self.manual_baseline = manual_baseline
+        """Minutes a person takes per case by hand, with their source: the yardstick of the
+        saving in `rpa report benefits`. A setting (RPA_PROCESS_SETTINGS) overrides it."""
         self.rules: dict[str, ProcessRule] = {}
         self.handlers: dict[DecisionKind, Handler] = {}
         self.problems: list[str] = []
