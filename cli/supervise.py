@@ -53,6 +53,19 @@ def recover(stack: Stack, settings: Settings, say: Say) -> None:
         say(f"recovered: {action}")
 
 
+def automate(say: Say) -> None:
+    """The Prefect automations that notify operations (flows/automations.py), idempotently."""
+    from flows.automations import aensure
+
+    try:
+        lines = asyncio.run(aensure())
+    except Exception as exc:  # the stack runs without them; `rpa up` again sets them up
+        say(f"automations: could not set them up ({type(exc).__name__}: {exc})")
+        return
+    for line in lines:
+        say(f"automations: {line}")
+
+
 def supervise(
     stack: Stack, settings: Settings, say: Say, *, every_s: float = 10.0, check_s: float = 1.0
 ) -> NoReturn:

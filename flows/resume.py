@@ -32,6 +32,7 @@ from flows.checkpoint import (
     start_checkpoint_run,
 )
 from flows.crashpoints import crash_point
+from flows.notices import notice_waiting
 
 if TYPE_CHECKING:
     from prefect.client.orchestration import PrefectClient
@@ -238,6 +239,7 @@ async def areconcile(
             else:
                 continue
             actions.append(f"{checkpoint.checkpoint_id}: {result.detail}")
+        actions += await notice_waiting(client, store, waiting, runs, now)
     for action in actions:
         log.info("reconcile: %s", action)
     return actions

@@ -405,7 +405,8 @@ def test_a_post_that_failed_after_slack_posted_it_is_not_posted_twice(
     assert len(fake.messages) == 1
     assert fake.ok_calls("chat.postMessage") == []
     ref = store.outbox("slack").posted(checkpoint.checkpoint_id)
-    assert ref == {"channel": CHANNEL, "ts": fake.messages[0]["ts"]}
+    ts = fake.messages[0]["ts"]
+    assert ref == {"channel": CHANNEL, "ts": ts, "permalink": f"https://fake.slack/{CHANNEL}/{ts}"}
 
 
 def test_a_rate_limit_is_waited_out_by_the_client(

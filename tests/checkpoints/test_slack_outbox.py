@@ -208,9 +208,11 @@ def test_a_post_slack_took_before_the_error_is_not_posted_twice(
     later = datetime.now(UTC) + timedelta(minutes=10)
     assert delivery.deliver_due(now=later) == 1
     assert len(fake.posts()) == 1
+    ts = fake.posts()[0]["ts"]
     assert store.outbox("slack").posted(checkpoint.checkpoint_id) == {
         "channel": CHANNEL,
-        "ts": fake.posts()[0]["ts"],
+        "ts": ts,
+        "permalink": f"https://fake.slack/{CHANNEL}/{ts}",  # linked on the run (flows/)
     }
 
     # The same for a reminder in the thread and for the escalation.

@@ -181,7 +181,7 @@ class SlackDelivery:
             found = self._find(post, channel) if post.attempts else None
             if found is not None:
                 log.info("Checkpoint %s was posted before its error; not again", post.checkpoint_id)
-                return found
+                return self._with_permalink(found)
             response = self.client.chat_postMessage(
                 channel=channel,
                 unfurl_links=False,
@@ -190,7 +190,7 @@ class SlackDelivery:
                 **self.message(checkpoint),
             )
             log.info("Checkpoint %s posted to Slack", checkpoint.checkpoint_id)
-            return {"channel": response["channel"], "ts": response["ts"]}
+            return self._with_permalink({"channel": response["channel"], "ts": response["ts"]})
         ref = self.outbox.posted(post.checkpoint_id)
         if ref is None:
             return None
@@ -217,6 +217,17 @@ class SlackDelivery:
             )
             self._post_once(post, self.settings.escalation_channel, text)
         return ref
+
+    def _with_permalink(self, ref: dict[str, Any]) -> dict[str, Any]:
+        """The message's address with its permalink, kept with it for the run's link in
+        the Prefect UI (flows/resume.py adds it there). Best effort: the post counts."""
+        try:
+            link = self.client.chat_getPermalink(channel=ref["channel"], message_ts=ref["ts"])
+        except Exception as exc:  # the message is out; only its link is missing
+            log.info("No permalink for Slack message %s: %s", ref.get("ts"), _describe(exc))
+            return ref
+        permalink = link.get("permalink")
+        return {**ref, "permalink": str(permalink)} if permalink else ref
 
     def _post_once(
         self, post: outbox.DuePost, channel: str, text: str, *, thread_ts: str | None = None
