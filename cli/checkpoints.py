@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
@@ -385,7 +386,13 @@ def _report(outcome: DecisionOutcome, head: str) -> None:
 def _resumer(settings: Settings, store: CheckpointStore) -> Any:
     running = _stack(settings)
     if running is None:
-        return None
+        if not os.environ.get("PREFECT_API_URL"):
+            return None
+        # No `rpa up` here, but a Prefect server (workers on other machines, `rpa deploy`):
+        # the decision resumes its run there, and a worker carries it out.
+        from flows.resume import resumer
+
+        return resumer(store, wait_s=settings.checkpoints.resume_wait_s)
     apply_env(prefect_env(settings, running.prefect_api_url))
     from flows.resume import live_target, resumer
 

@@ -12,10 +12,12 @@ import typer
 
 from bench.command import bench
 from checkpoints.text import terminal_safe
-from cli.checkpoints import checkpoints_app, db_app, journal, report
+from cli.checkpoints import checkpoints_app, db_app, journal
 from cli.common import fail, one_line_errors, settings_or_fail
+from cli.deploy import deploy, reconcile
 from cli.home_lock import Holder, holder
 from cli.lifeline import process_alive, watch_lifeline
+from cli.report import report_app
 from cli.stack import (
     Stack,
     StackInfo,
@@ -40,8 +42,10 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(checkpoints_app, name="checkpoints")
 app.add_typer(db_app, name="db")
 app.command("journal")(one_line_errors(journal))
-app.command("report")(one_line_errors(report))
+app.add_typer(report_app, name="report")
 app.command("bench")(one_line_errors(bench))
+app.command("deploy")(one_line_errors(deploy))
+app.command("reconcile")(one_line_errors(reconcile))
 
 
 _one_line_errors = one_line_errors
@@ -215,6 +219,12 @@ def _recover(stack: Stack, settings: Settings) -> None:
     recover(stack, settings, _say)
 
 
+def _automate() -> None:
+    from cli.supervise import automate
+
+    automate(_say)
+
+
 @app.command("up")
 @_one_line_errors
 def up(
@@ -374,6 +384,7 @@ class _StartedStack:
             api_url = stack.start_prefect()
             apply_env(prefect_env(stack.settings, api_url))
             _recover(stack, stack.settings)
+            _automate()
             stack.start_runner(sandbox_url)
             for chat in channels.enabled(stack.settings):
                 stack.start_channel(chat)

@@ -59,7 +59,7 @@ def prefect_env(settings: Settings, api_url: str | None = None) -> dict[str, str
         # Resumed and new runs are picked up within ~1 s instead of the default 10 s: a
         # decision is carried out while the person still looks at it.
         "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-        "PREFECT_UI_SHOW_PROMOTIONAL_CONTENT": "false",
+        "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         # History does not pile up: finished runs older than RPA_PREFECT__RETENTION_DAYS go.
         "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "events,flow_runs",
         "PREFECT_SERVER_SERVICES_DB_VACUUM_RETENTION_PERIOD": str(

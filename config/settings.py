@@ -51,6 +51,14 @@ class TargetSettings(BaseModel):
         default=SecretStr("robot-demo"), description="The robot's password in the case system."
     )
     page_size: int = Field(default=25, ge=1, description="Cases per inbox page (read-only hint).")
+    max_sessions: int | None = Field(
+        default=None,
+        ge=1,
+        description="At most this many robot sessions (logged-in lanes of batches, carry-outs "
+        "of decisions) against this case system at once, across every worker and machine: a "
+        "Prefect global concurrency limit named after the system (flows/limits.py). Empty: "
+        "no limit beyond each batch's lanes.",
+    )
     rendering: Literal["server", "browser"] = Field(
         default="server",
         description="How the robot reads the system's pages: `server` reads the HTML as sent "
@@ -149,6 +157,43 @@ class CheckpointSettings(BaseModel):
     )
 
 
+class ManualBaseline(BaseModel):
+    """How long a person takes to handle one case by hand: the yardstick of the saving."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    minutes_low: float = Field(ge=0, description="Minutes per case, the quick end.")
+    minutes_high: float = Field(ge=0, description="Minutes per case, the slow end.")
+    source: str = Field(
+        min_length=1,
+        description="Where the figures come from (a time study, a team's estimate...).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_value(cls, data: object) -> object:
+        # {"minutes": 10, "source": ...} is a range of one value.
+        if isinstance(data, dict) and "minutes" in data:
+            data = dict(data)
+            minutes = data.pop("minutes")
+            data.setdefault("minutes_low", minutes)
+            data.setdefault("minutes_high", minutes)
+        return data
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ManualBaseline:
+        if self.minutes_low > self.minutes_high:
+            raise ValueError("manual_baseline: minutes_low is above minutes_high")
+        return self
+
+
+ASSUMED_BASELINE = (
+    "an assumption shipped with rpa, not a measurement: replace it with the "
+    "municipality's own time study (RPA_PROCESS_SETTINGS)"
+)
+"""The source a process names for a baseline it ships without a time study behind it."""
+
+
 class ProcessSettings(BaseModel):
     """Settings of one process: who decides its cases, how soon, with which rule settings."""
 
@@ -165,6 +210,12 @@ class ProcessSettings(BaseModel):
     )
     rules_file: Path | None = Field(
         default=None, description="YAML with the process's rule settings, by rule id."
+    )
+    manual_baseline: ManualBaseline | None = Field(
+        default=None,
+        description='Minutes a person takes per case by hand, with their source: {"minutes_low": '
+        '6, "minutes_high": 12, "source": "time study 2026"} (or "minutes": 8). Unset: the '
+        "baseline the process declares, if any (`rpa report benefits` names it).",
     )
 
 
@@ -280,6 +331,12 @@ class Settings(BaseSettings):
                 "RPA_TARGET__PASSWORD is a demo placeholder; set the robot's real password"
             )
         return self
+
+    def manual_baseline(self, process: str) -> ManualBaseline | None:
+        """The process's manual baseline as set here (else None: its declared one applies,
+        see checkpoints.benefits.baseline_of)."""
+        own = self.process_settings.get(process)
+        return own.manual_baseline if own is not None else None
 
     @property
     def artifacts_dir(self) -> Path:

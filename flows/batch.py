@@ -29,10 +29,14 @@ from checkpoints.store.claims import holder_name
 from checkpoints.store.db import StoreUnavailable
 from checkpoints.store.repository import CheckpointStore
 from config.settings import Settings, get_settings
+from flows import logfilters, operations
+from flows.benefits import publish_benefits
 from flows.checkpoint import start_checkpoint_run
 from flows.common import open_store, target_for
 from flows.crashpoints import crash_point
 from flows.lanes import Lanes
+from flows.limits import session_slot
+from flows.parts import work_in_parts
 from flows.runtime import ACTING, DONE, open_checkpoint, rule_settings
 from flows.summary import BatchSummary, CaseOutcome
 from robots.errors import BusinessError, SystemFault
@@ -166,7 +170,14 @@ async def handle_case(case_id: str, lane: int) -> CaseOutcome:
         return await _set_aside(robot, case, [refused], started)
     crash_point("case.registered", case_id)
     batch.store.record(
-        batch.key(case_id), DONE, {"decided_by": None, **outcome.model_dump(mode="json")}
+        batch.key(case_id),
+        DONE,
+        # robot_seconds: the robot's time on the case, for `rpa report benefits`.
+        {
+            "decided_by": None,
+            **outcome.model_dump(mode="json"),
+            "robot_seconds": round(time.monotonic() - started, 3),
+        },
     )
     get_run_logger().info(
         "Case %s: %s (%s)", case_id, outcome.action, ", ".join(outcome.references)
@@ -231,14 +242,21 @@ async def _keep_aside(robot: Any, checkpoint: Checkpoint, started: float) -> Cas
     )
 
 
-@flow(name=BATCH_FLOW, persist_result=True)
+@flow(name=BATCH_FLOW, flow_run_name=operations.batch_run_name, persist_result=True)
 async def process_cases(
     process: str,
     target_url: str | None = None,
     limit: int | None = None,
     concurrency: int | None = None,
+    parts: int = 1,
+    case_ids: list[str] | None = None,
 ) -> BatchSummary:
-    """Handle every open case of one process in the case system."""
+    """Handle every open case of one process in the case system.
+
+    `parts`: split the batch into that many part runs of this deployment, for the workers
+    of its work pool (flows/parts.py); `case_ids`: a part's share, instead of the inbox.
+    """
+    logfilters.install()
     logger = get_run_logger()
     settings = get_settings()
     declared = processes.get(process)
@@ -256,8 +274,13 @@ async def process_cases(
     ):
         token = _BATCH.set(_Batch(declared, pool, session, rules, settings, store, target.base_url))
         try:
-            case_ids = await list_open_cases(limit)
-            await confirm_stopped_work(case_ids)
+            if case_ids is None:
+                # Listing is a robot session too: it holds a slot of the case system's
+                # limit (flows/limits.py), and gives it back before the lanes take theirs.
+                async with session_slot(settings, target.base_url):
+                    case_ids = await list_open_cases(limit)
+                    await confirm_stopped_work(case_ids)
+                    await pool.log_out(0)
             logger.info(
                 "%s: %d open cases at %s, %d lanes", process, len(case_ids), target.base_url, lanes
             )
@@ -271,9 +294,17 @@ async def process_cases(
                 retry_delays=settings.retry_delays_s,
                 progress_key=progress_key(process),
                 recycle_every=settings.browser.recycle_every,
+                slot=lambda: session_slot(settings, target.base_url),
                 key=declared.journal_key,
             )
-            outcomes = await work.work_through(case_ids)
+            if parts > 1:
+                shared = {"process": process, "target_url": target_url, "concurrency": lanes}
+                outcomes = await work_in_parts(
+                    case_ids, parts, shared, f"{process}-batch", work.work_through
+                )
+            else:
+                outcomes = await work.work_through(case_ids)
+            waiting = operations.waiting_checkpoints(store, outcomes, process)
         finally:
             _BATCH.reset(token)
             store.close()
@@ -287,12 +318,14 @@ async def process_cases(
     )
     for line in summary.lines():
         logger.info("%s", line)
+    await operations.finish_batch(summary, waiting)
     await acreate_table_artifact(
         key=f"{process}-batch", table=summary.table(), description=summary.headline()
     )
     await acreate_markdown_artifact(
         key=f"{process}-summary", markdown="\n".join(summary.lines()).replace("\n", "\n\n")
     )
+    await publish_benefits(settings, process, summary.wall_seconds)
     return summary
 
 

@@ -22,11 +22,13 @@ from checkpoints.models import Checkpoint
 from checkpoints.process import Process, Reason
 from checkpoints.store.repository import CheckpointStore
 from config.settings import Settings, get_settings
+from flows import logfilters, operations
 from flows import runtime as generic
 from flows.common import open_store, target_for
+from flows.limits import session_slot
 from flows.runtime import CarriedOut
 from robots.errors import BusinessError, SystemFault, error_code
-from robots.sandbox.system import Target
+from robots.sandbox.system import Target, log_out
 from robots.session import BrowserSession
 
 CHECKPOINT_FLOW = "await-decision"
@@ -41,14 +43,12 @@ class DecisionSignal(RunInput):
     checkpoint_id: str
 
 
-@flow(
-    name=CHECKPOINT_FLOW,
-    flow_run_name="checkpoint {checkpoint_id}",
-    persist_result=True,
-    log_prints=False,
-)
+# No flow_run_name: Prefect would rename the run at every resume; the run keeps the name
+# start_checkpoint_run gives it (`FLY-2026-000123 · remarks.present`, flows/operations.py).
+@flow(name=CHECKPOINT_FLOW, persist_result=True, log_prints=False)
 async def await_decision(checkpoint_id: str, target_url: str | None = None) -> dict[str, Any]:
     """Wait (suspended) for a person's decision on a checkpoint, then carry it out."""
+    logfilters.install()
     logger = get_run_logger()
     settings = get_settings()
     store = open_store(settings)
@@ -76,12 +76,24 @@ async def await_decision(checkpoint_id: str, target_url: str | None = None) -> d
                 "Checkpoint %s is %s; nothing to carry out", checkpoint_id, checkpoint.status
             )
             return {"checkpoint_id": checkpoint_id, "status": checkpoint.status}
-        result = await _carry_out_with_retries(store, process, checkpoint, settings, target_url)
+        try:
+            result = await _carry_out_with_retries(store, process, checkpoint, settings, target_url)
+        except Exception:
+            await operations.add_tags(run_id, _decided_tags(checkpoint, "outcome:failed"))
+            raise
+        outcome = "outcome:applied" if result.new_checkpoint_id is None else "outcome:superseded"
+        await operations.add_tags(run_id, _decided_tags(checkpoint, outcome))
         if result.new_checkpoint_id is not None:
             await start_checkpoint_run(store, result.new_checkpoint_id, target_url)
         return result.model_dump(mode="json")
     finally:
         store.close()
+
+
+def _decided_tags(checkpoint: Checkpoint, outcome: str) -> list[str]:
+    """`decision:approve` (the kind decided) and the outcome, for the runs list's filters."""
+    kind = checkpoint.decision.kind if checkpoint.decision is not None else "none"
+    return [f"decision:{kind}", outcome]
 
 
 async def _wait_for_decision(store: CheckpointStore, checkpoint: Checkpoint) -> None:
@@ -104,27 +116,11 @@ async def _wait_for_decision(store: CheckpointStore, checkpoint: Checkpoint) -> 
 
 
 async def _describe_for_operations(checkpoint: Checkpoint, run_id: Any, client: Any) -> None:
-    """A note on the run in the Prefect UI: why it waits and where it is decided."""
-    from prefect.client.schemas.actions import ArtifactCreate, LogCreate
+    """A note on the run in the Prefect UI: the case, why it waits, where it is decided."""
+    from prefect.client.schemas.actions import LogCreate
 
+    await operations.describe_waiting(checkpoint, run_id, client)
     rules = ", ".join(r.rule_id for r in checkpoint.reasons)
-    reasons = "\n".join(f"- `{r.rule_id}`: {r.message}" for r in checkpoint.reasons)
-    await client.create_artifact(
-        ArtifactCreate(
-            key=f"checkpoint-{checkpoint.checkpoint_id.lower()}",
-            type="markdown",
-            description=f"Case {checkpoint.case_id} waits for a caseworker",
-            flow_run_id=run_id,
-            data=(
-                f"**Case {checkpoint.case_id}** waits for a caseworker's decision "
-                f"(checkpoint `{checkpoint.checkpoint_id}`).\n\nWhy:\n\n{reasons}\n\n"
-                "Decide in chat, or with `rpa checkpoints decide "
-                f"{checkpoint.checkpoint_id} --by NAME --approve` (or `--edit`, `--manual`, "
-                "`--contact-citizen`). Resuming this run here decides nothing: without a "
-                "stored decision it waits again."
-            ),
-        )
-    )
     await client.create_logs(
         [
             LogCreate(
@@ -191,7 +187,9 @@ async def _attempts(
     logger = get_run_logger()
     delays = [*settings.retry_delays_s, None]
     for attempt, delay in enumerate(delays, start=1):
-        async with session.context() as context:
+        # One robot session: a slot of the case system's limit from before it logs in
+        # until it has logged out (flows/limits.py), whatever the attempt ends with.
+        async with session_slot(settings, target.base_url), session.context() as context:
             page = await context.new_page()
             try:
                 return await _carry_out(process, page, target, store, checkpoint, settings)
@@ -207,6 +205,11 @@ async def _attempts(
                     await asyncio.sleep(delay)
                     continue
                 shot = await session.screenshot(page, f"{checkpoint.case_id}-carry-out-failed")
+                await operations.screenshot_artifact(
+                    checkpoint.case_id,
+                    shot,
+                    f"carrying out the decision failed ({error_code(exc)})",
+                )
                 if isinstance(exc, BusinessError):
                     # The data, not the system, is the problem: retrying cannot help, a
                     # person must decide again, knowing why the robot stopped.
@@ -214,6 +217,8 @@ async def _attempts(
                 _record_failure(store, checkpoint, exc, shot)
                 recorded.append(exc)
                 raise
+            finally:
+                await log_out(context, target.base_url)
     raise AssertionError("unreachable")
 
 
@@ -285,7 +290,8 @@ async def start_checkpoint_run(
 
     The run is created in the state a suspended run has, so opening a checkpoint starts no
     process and no browser: it costs one call to the Prefect API. Ops see it in the UI as a
-    suspended `checkpoint cp-…` run with the case's note; a decision resumes it, and only
+    suspended run named for its case and rule (`FLY-2026-000123 · remarks.present`),
+    tagged by process and rule, with the case's note and links; a decision resumes it, and only
     then does the runner start a process, which carries the decision out (flows/resume.py).
     """
     from prefect import get_client
@@ -312,8 +318,8 @@ async def start_checkpoint_run(
             deployment.id,
             parameters={"checkpoint_id": checkpoint_id, "target_url": target_url},
             state=Suspended(pause_key="opened") if waits else None,
-            name=f"checkpoint {checkpoint_id}",
-            tags=["checkpoint", checkpoint.process],
+            name=operations.checkpoint_run_name(checkpoint),
+            tags=operations.checkpoint_tags(checkpoint),
         )
         store.attach_run(checkpoint_id, str(run.id))
         if waits:

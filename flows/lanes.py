@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -20,6 +21,8 @@ from prefect.client.schemas.objects import State
 
 from checkpoints.store.db import StoreUnavailable
 from checkpoints.store.repository import CheckpointStore
+from flows.limits import slot_while_work_remains
+from flows.operations import screenshot_artifact
 from flows.outcomes import CaseOutcome
 from flows.summary import Progress
 from robots.errors import error_code
@@ -51,6 +54,9 @@ class Lanes:
     """The case's key in the store (journal and claim): case ids are unique per process."""
     recycle_every: int = 50
     """A lane's page is replaced after this many cases (robots/pool.py: flat memory)."""
+    slot: Callable[[], AbstractAsyncContextManager[None]] | None = None
+    """The case system's session slot (flows/limits.py): each lane holds one from before
+    it logs in until it has logged out."""
 
     async def work_through(self, case_ids: list[str]) -> list[CaseOutcome]:
         """Every case, lane by lane; the outcomes in the order the cases were listed."""
@@ -65,14 +71,20 @@ class Lanes:
         handle = self.handle.with_options(retries=len(delays), retry_delay_seconds=delays)
 
         async def lane_worker(index: int) -> None:
-            handled = 0
-            while not queue.empty():
-                case_id = queue.get_nowait()
-                outcomes.append(await self._run_case(handle, case_id, index))
-                await progress.advance()
-                handled += 1
-                if handled % self.recycle_every == 0 and not queue.empty():
-                    await self.pool.recycle(index)
+            async with AsyncExitStack() as stack:
+                if self.slot is not None:
+                    slot = self.slot
+                    if not await slot_while_work_remains(slot, lambda: not queue.empty(), stack):
+                        return  # the other lanes took every case while this one waited
+                handled = 0
+                while not queue.empty():
+                    case_id = queue.get_nowait()
+                    outcomes.append(await self._run_case(handle, case_id, index))
+                    await progress.advance()
+                    handled += 1
+                    if handled % self.recycle_every == 0 and not queue.empty():
+                        await self.pool.recycle(index)
+                await self.pool.log_out(index)  # inside its slot: the session ends first
 
         await asyncio.gather(*(lane_worker(lane.index) for lane in self.pool.lanes))
         order = {case_id: n for n, case_id in enumerate(case_ids)}
@@ -117,6 +129,7 @@ class Lanes:
             f"{type(error).__name__}: {error}" if error else (state.message or "no error given")
         )
         screenshot = await self.session.screenshot(lane.page, f"{case_id}-failed")
+        await screenshot_artifact(case_id, screenshot, f"the robot failed ({code})")
         await self.session.end_case(lane.context, case_id, failed=True)
         lane.robot.logged_in = False  # start the next case from a clean login
         handed = await self.hand_over(lane.robot, case_id, code, detail, screenshot)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import cast
+from typing import Any, cast
 
 from prefect import serve
 from prefect.deployments.runner import RunnerDeployment
@@ -15,14 +15,18 @@ from flows.checkpoint import CHECKPOINT_DEPLOYMENT, await_decision
 log = logging.getLogger(__name__)
 
 
-def deployments() -> list[RunnerDeployment]:
-    """One batch deployment per loaded process, and the checkpoint deployment."""
+def deployments(**options: Any) -> list[RunnerDeployment]:
+    """One batch deployment per loaded process, and the checkpoint deployment.
+
+    `options` go to each `to_deployment` (`rpa deploy` gives module-path entrypoints, so a
+    worker imports the installed product rather than a file at the deploying machine's path).
+    """
     served: list[RunnerDeployment] = []
     loaded = processes.load()
     for name, process in loaded.items():
         own = getattr(process, "deployment", None)
         if process.own_runtime and own is not None:  # a process with its own batch flow
-            served.append(cast(RunnerDeployment, own()))
+            served.append(cast(RunnerDeployment, own(**options)))
             continue
         served.append(
             cast(
@@ -32,6 +36,7 @@ def deployments() -> list[RunnerDeployment]:
                     description=f"Handle every open case of {process.title.en} in the case system.",
                     parameters={"process": name},
                     tags=[name],
+                    **options,
                 ),
             )
         )
@@ -42,7 +47,10 @@ def deployments() -> list[RunnerDeployment]:
                 name=CHECKPOINT_DEPLOYMENT,
                 description="One set-aside case of any process: wait (suspended) for a "
                 "person's decision, then carry it out with its process's robot.",
-                tags=[*loaded, "checkpoint"],
+                # Each run is tagged with its own process and rules (start_checkpoint_run);
+                # the deployment's tags go onto every run, so it names no process.
+                tags=["checkpoint"],
+                **options,
             ),
         )
     )
@@ -51,6 +59,9 @@ def deployments() -> list[RunnerDeployment]:
 
 def serve_deployments(*, limit: int | None = None) -> None:
     """Serve every deployment of the product until the process is stopped."""
+    from flows import logfilters
+
+    logfilters.install()  # the runner's own records; each flow run installs them again
     serve(*deployments(), limit=limit, print_starting_message=False)
 
 

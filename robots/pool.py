@@ -51,8 +51,19 @@ class RobotPool(Generic[RobotT]):
         tb: TracebackType | None,
     ) -> None:
         for lane in self.lanes:
+            await self.log_out(lane.index)
             await lane.context.close()
         self.lanes.clear()
+
+    async def log_out(self, index: int) -> None:
+        """End the lane's session in the target system (robots that can log out do).
+
+        A session left open counts against the system until it expires; the lane logs in
+        again when it is given another case.
+        """
+        log_out = getattr(self.lanes[index].robot, "log_out", None)
+        if log_out is not None:
+            await log_out()
 
     def lane(self, index: int) -> Lane[RobotT]:
         """The lane with this index."""

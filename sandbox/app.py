@@ -78,6 +78,11 @@ def _api_router(settings: SandboxSettings) -> APIRouter:
             """Every notification's and application's status, registration and permit."""
             return store_of(request).state()
 
+        @router.get("/sessions")
+        def sessions(request: Request) -> dict[str, int]:
+            """Logged-in sessions now (`live`) and the most at once since the start (`peak`)."""
+            return sessions_of(request).counts()
+
     if settings.test_hooks:
 
         @router.post("/test/faults")

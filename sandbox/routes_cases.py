@@ -56,6 +56,8 @@ def login(
             request, "login.html", 401, next=safe_next(next), username=username, error=WRONG_LOGIN
         )
     sessions = sessions_of(request)
+    # Logging in again replaces the session the browser had: one user agent, one session.
+    sessions.end(request.cookies.get(COOKIE))
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(
         COOKIE,

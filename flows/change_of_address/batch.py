@@ -21,6 +21,8 @@ from checkpoints.store.db import StoreUnavailable
 from checkpoints.store.repository import CheckpointStore
 from config.rules import ChangeOfAddressRules, load_rules_config
 from config.settings import Settings, get_settings
+from flows import logfilters, operations
+from flows.benefits import publish_benefits
 from flows.change_of_address.case import (
     CaseFile,
     CaseOutcome,
@@ -35,6 +37,8 @@ from flows.checkpoint import PROCESS, start_checkpoint_run
 from flows.common import open_store, target_for
 from flows.crashpoints import crash_point
 from flows.lanes import Lanes
+from flows.limits import session_slot
+from flows.parts import work_in_parts
 from flows.summary import BatchSummary
 from robots.errors import BusinessError, SystemFault
 from robots.pool import RobotPool
@@ -166,7 +170,16 @@ async def _register(
     await robot.close_case(
         case_id, "registered", f"Flytning registreret af robot ({', '.join(ids)})."
     )
-    batch.store.record(case_id, "robot.registered", {"decided_by": None, "registrations": ids})
+    batch.store.record(
+        case_id,
+        "robot.registered",
+        # robot_seconds: the robot's time on the case, for `rpa report benefits`.
+        {
+            "decided_by": None,
+            "registrations": ids,
+            "robot_seconds": round(time.monotonic() - started, 3),
+        },
+    )
     get_run_logger().info("Case %s registered (%s)", case_id, ", ".join(ids))
     return CaseOutcome(
         case_id=case_id,
@@ -242,11 +255,20 @@ def _open_checkpoint(case: CaseFile, reasons: list[Reason], screenshot: str | No
     )
 
 
-@flow(name="process-inbox", persist_result=True)
+@flow(name="process-inbox", flow_run_name=operations.batch_run_name, persist_result=True)
 async def process_inbox(
-    target_url: str | None = None, limit: int | None = None, concurrency: int | None = None
+    target_url: str | None = None,
+    limit: int | None = None,
+    concurrency: int | None = None,
+    parts: int = 1,
+    case_ids: list[str] | None = None,
 ) -> BatchSummary:
-    """Handle every open change-of-address notification in the case system."""
+    """Handle every open change-of-address notification in the case system.
+
+    `parts`: split the batch into that many part runs of this deployment, for the workers
+    of its work pool (flows/parts.py); `case_ids`: a part's share, instead of the inbox.
+    """
+    logfilters.install()
     logger = get_run_logger()
     settings = get_settings()
     target = target_for(settings, target_url)
@@ -261,8 +283,13 @@ async def process_inbox(
     ):
         token = _BATCH.set(_Batch(pool, session, rules, settings, store, target.base_url))
         try:
-            case_ids = await list_open_cases(limit)
-            await confirm_stopped_work(case_ids)
+            if case_ids is None:
+                # Listing is a robot session too: it holds a slot of the case system's
+                # limit (flows/limits.py), and gives it back before the lanes take theirs.
+                async with session_slot(settings, target.base_url):
+                    case_ids = await list_open_cases(limit)
+                    await confirm_stopped_work(case_ids)
+                    await pool.log_out(0)
             logger.info("%d open cases at %s, %d lanes", len(case_ids), target.base_url, lanes)
             work = Lanes(
                 pool=pool,
@@ -274,19 +301,29 @@ async def process_inbox(
                 retry_delays=settings.retry_delays_s,
                 progress_key="change-of-address-progress",
                 recycle_every=settings.browser.recycle_every,
+                slot=lambda: session_slot(settings, target.base_url),
             )
-            outcomes = await work.work_through(case_ids)
+            if parts > 1:
+                shared = {"target_url": target_url, "concurrency": lanes}
+                outcomes = await work_in_parts(
+                    case_ids, parts, shared, "change-of-address-batch", work.work_through
+                )
+            else:
+                outcomes = await work.work_through(case_ids)
+            waiting = operations.waiting_checkpoints(store, outcomes, PROCESS)
         finally:
             _BATCH.reset(token)
             store.close()
     summary = BatchSummary(
         target_url=target.base_url,
+        process=PROCESS,
         concurrency=lanes,
         wall_seconds=time.monotonic() - started,
         outcomes=outcomes,
     )
     for line in summary.lines():
         logger.info("%s", line)
+    await operations.finish_batch(summary, waiting)
     await acreate_table_artifact(
         key="change-of-address-batch",
         table=summary.table(),
@@ -295,6 +332,7 @@ async def process_inbox(
     await acreate_markdown_artifact(
         key="change-of-address-summary", markdown="\n".join(summary.lines()).replace("\n", "\n\n")
     )
+    await publish_benefits(settings, PROCESS, summary.wall_seconds)
     return summary
 
 

@@ -32,6 +32,7 @@ from checkpoints.process import (
     digest,
 )
 from checkpoints.text import mask_cprs, strip_white
+from config.settings import ASSUMED_BASELINE, ManualBaseline
 from flows.change_of_address.case import CaseFile, Notification, mask_cpr
 from flows.change_of_address.edits import EDITABLE, apply_edits
 from flows.change_of_address.explain import EXPLAINERS
@@ -153,14 +154,16 @@ class ChangeOfAddress(Process[CaseFile, Notification]):
             locale=settings.locale,
         )
 
-    def deployment(self) -> Any:
-        """Its own batch deployment (process_inbox), served by `rpa up`."""
+    def deployment(self, **options: Any) -> Any:
+        """Its own batch deployment (process_inbox): served by `rpa up`, or for a work pool
+        (`rpa deploy`; `options` go to Prefect's `to_deployment`)."""
         from flows.change_of_address.batch import DEPLOYMENT_NAME, process_inbox
 
         return process_inbox.to_deployment(
             name=DEPLOYMENT_NAME,
             description="Handle every open change-of-address notification in the case system.",
             tags=[self.name],
+            **options,
         )
 
     def fingerprint(self, case: CaseFile) -> str:
@@ -234,6 +237,9 @@ change_of_address = ChangeOfAddress(
         MANUAL: "manual",
         CONTACT_CITIZEN: "awaiting_citizen",
     },
+    # Until a municipality measures its own: a person reading the notification, looking
+    # the movers and the address up in the registers, registering and closing the case.
+    manual_baseline=ManualBaseline(minutes_low=6, minutes_high=12, source=ASSUMED_BASELINE),
     outcomes={
         "registered": Text(
             da="Robotten registrerede flytningen ({references}) og lukkede sagen.",

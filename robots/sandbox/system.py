@@ -11,7 +11,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from playwright.async_api import Page
+from playwright.async_api import BrowserContext, Page
+from playwright.async_api import Error as PlaywrightError
 from pydantic import BaseModel, SecretStr
 
 from robots.errors import LoginRefused, SessionLost
@@ -100,3 +101,29 @@ class SystemRobot:
                     "RPA_TARGET__USERNAME and RPA_TARGET__PASSWORD"
                 )
         self.logged_in = True
+
+    async def log_out(self) -> None:
+        """End the robot's session in the case system, best effort (see `log_out`)."""
+        if not self.logged_in:
+            return
+        self.logged_in = False
+        await log_out(self.page.context, self.base_url)
+
+
+async def log_out(context: BrowserContext, base_url: str) -> None:
+    """End a browser context's session in the case system, best effort.
+
+    A session left to expire still counts against the system (and against the robots'
+    session limit) until it does. A failure here changes nothing the robot did: it is
+    logged and the session expires by itself. Without a session it does nothing harmful.
+    """
+    base_url = base_url.rstrip("/")
+    try:
+        answer = await context.request.post(f"{base_url}/logout", max_redirects=0, timeout=10_000)
+    except PlaywrightError as exc:
+        log.info("Logging out of %s failed (the session expires by itself): %s", base_url, exc)
+        return
+    if answer.status not in (200, 302, 303):
+        log.info(
+            "Logging out of %s answered %d; the session expires by itself", base_url, answer.status
+        )
