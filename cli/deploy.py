@@ -29,11 +29,11 @@ def deploy(
     """Register every process's batch deployment and the checkpoint deployment for a work
     pool; then start workers with `prefect worker start --pool NAME`."""
     settings = settings_or_fail()
-    if not os.environ.get("PREFECT_API_URL"):
-        fail(
-            "rpa deploy: set PREFECT_API_URL to the Prefect server the workers use "
-            "(e.g. http://prefect.example:4200/api); `rpa up` needs no deploying"
-        )
+    if not pool.strip() or "/" in pool:
+        fail(f"rpa deploy: --pool needs a work pool name, not {pool!r}")
+    _server_or_fail(
+        "rpa deploy", "(e.g. http://prefect.example:4200/api); `rpa up` needs no deploying"
+    )
     from prefect.deployments.runner import deploy as prefect_deploy
     from prefect.types.entrypoint import EntrypointType
 
@@ -82,8 +82,7 @@ def reconcile(
     import time
 
     settings = settings_or_fail()
-    if not os.environ.get("PREFECT_API_URL"):
-        fail("rpa reconcile: set PREFECT_API_URL to the Prefect server the workers use")
+    _server_or_fail("rpa reconcile", "")
     from flows.common import open_store
     from flows.resume import areconcile
 
@@ -104,6 +103,18 @@ def reconcile(
             time.sleep(every)
     finally:
         store.close()
+
+
+def _server_or_fail(command: str, example: str) -> None:
+    """PREFECT_API_URL set, and its server answering; else one line saying what to do."""
+    from cli.running import healthy
+
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        where = f" {example}" if example else ""
+        fail(f"{command}: set PREFECT_API_URL to the Prefect server the workers use{where}")
+    if not healthy(f"{url.rstrip('/')}/health"):
+        fail(f"{command}: the Prefect server at PREFECT_API_URL={url} does not answer; start it")
 
 
 async def _ensure_pool(name: str) -> None:

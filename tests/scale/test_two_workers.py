@@ -98,3 +98,9 @@ def test_one_batch_split_across_two_workers_keeps_the_session_limit(tmp_path: Pa
         assert carried_out_by <= {"worker-1", "worker-2"}
         assert carried_out_by, "a worker ran the resumed checkpoint runs"
         assert up.sessions()["peak"] <= LIMIT
+
+        # What `rpa up` does every few seconds, for an installation of workers: nothing is
+        # left to do once every decision is carried out.
+        reconciled = up.rpa("reconcile", "--once")
+        assert reconciled.stdout == "", reconciled.stdout
+        assert len(_checkpoints(up, "applied")) == WITH_REMARKS
