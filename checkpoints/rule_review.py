@@ -160,7 +160,8 @@ def _count(review: RuleReview, checkpoint: Checkpoint) -> None:
 
 
 def _field(name: str) -> str:
-    """`movers.0.cpr` and `movers.1.cpr` are one field of the form: `movers.N.cpr`."""
+    """Items of a list in the form count as one field: `items.0.name`, `items.1.name` ->
+    `items.N.name`."""
     return re.sub(r"\.\d+(?=\.|$)", ".N", name)
 
 
