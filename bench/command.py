@@ -58,6 +58,15 @@ def bench(
     memory_workload: Annotated[
         str, typer.Option(help=f"memory: the workload measured, {' or '.join(MEMORY_WORKLOADS)}.")
     ] = "flow",
+    rounds: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=20,
+            help="robot and flow alternate at each concurrency this many times; the table "
+            "and the ratios take each one's median round.",
+        ),
+    ] = 1,
 ) -> None:
     """Measure each layer on the same machine: the case system alone, a bare Playwright
     script, the robot, the Prefect flow and the checkpoint machinery.
@@ -78,6 +87,7 @@ def bench(
             decide=decide,
             memory_cases=parse_ints(memory_cases, "--memory-cases", 1, 1_000_000),
             memory_workload=parse_list(memory_workload, "--memory-workload", MEMORY_WORKLOADS)[0],
+            rounds=rounds,
         )
     except ValueError as exc:
         fail(str(exc))

@@ -27,6 +27,9 @@ class Options:
     decide: int = 20
     memory_cases: tuple[int, ...] = (1000, 10000)
     memory_workload: str = "flow"
+    rounds: int = 1
+    """robot and flow, one after the other at each concurrency, this many times: the table
+    and the ratios take each one's median round (runs on a shared machine vary)."""
 
 
 def parse_list(text: str, what: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:

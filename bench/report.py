@@ -35,6 +35,19 @@ def table(lines: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def medians(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line per workload and concurrency: the round with the median cases/s (a line
+    as measured, not an average of several), in the order they first ran."""
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for line in lines:
+        groups.setdefault((line["name"], line["concurrency"]), []).append(line)
+    chosen = []
+    for runs in groups.values():
+        ranked = sorted(runs, key=lambda line: float(line["cases_per_s"]))
+        chosen.append(ranked[(len(ranked) - 1) // 2])
+    return chosen
+
+
 def _cpu_per_case(line: dict[str, Any]) -> float:
     cpu = line["python_cpu_s"] + line["browser_cpu_s"] + line.get("driver_cpu_s", 0.0)
     return float(cpu) / max(1, int(line["cases"]))

@@ -1,7 +1,7 @@
 """`robot`: the project's robot without Prefect, doing what process_inbox's tasks do.
 
-handle_case (flows/change_of_address/batch.py) is a Prefect task that finds its browser
-lanes and store through the running flow; this is the same loop written out, calling
+handle_case (flows/change_of_address/batch.py) finds its browser lanes and store
+through the running flow (flows/lanes.py); this is the same loop written out, calling
 the same functions in the same order, with every read and verification: per case the
 claim in the store and the lane's page replaced every `recycle_every` cases
 (flows/lanes.py), the robot's read of the case, the check for a
@@ -41,7 +41,7 @@ from robots.session import BrowserSession
 
 
 class RobotLoop:
-    """handle_case and its helpers, without the Prefect task around them."""
+    """handle_case and its helpers, without the Prefect flow around them."""
 
     def __init__(
         self,

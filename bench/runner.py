@@ -28,7 +28,7 @@ from bench.measure import Meter, Usage, load_average, percentile
 from bench.options import ON_REQUEST, WORKLOADS, Options
 from bench.prefect_side import PrefectSide
 from bench.processes import registered_in, sandbox
-from bench.report import ratios, table
+from bench.report import medians, ratios, table
 from config.settings import Settings, get_settings
 
 
@@ -52,6 +52,7 @@ class Bench:
     routine: set[str] = field(default_factory=set)
     seed_file: Path = field(init=False)
     failures: list[str] = field(default_factory=list)
+    round: int = 1
     _runs: int = 0
 
     def __post_init__(self) -> None:
@@ -80,28 +81,48 @@ class Bench:
             from robots.session import find_browser
 
             executable = find_browser(self.settings.browser)
-        for name, step in (
-            ("http-floor", self.http_floor),
-            ("playwright-bare", lambda c: self.bare(c, executable)),
-            ("robot", self.robot),
+        # Every workload on the same machine state: when a Prefect workload runs, its
+        # server runs from the start, behind the robot's figures too (an idle server keeps
+        # the CPUs awake; measured here, the robot alone at concurrency 1 waited longer
+        # for its pages than the flow did beside the server).
+        with (
+            PrefectSide(self.settings, self.logs)
+            if PREFECT_WORKLOADS & set(chosen)
+            else (contextlib.nullcontext()) as prefect
         ):
-            for concurrency in options.concurrency if name in chosen else ():
-                self.attempt(f"{name} at concurrency {concurrency}", step, concurrency)
-        if PREFECT_WORKLOADS & set(chosen):
-            self.attempt("the Prefect workloads", self.prefect_workloads, chosen)
+            if prefect is not None:
+                say("Started a local Prefect server for every workload's background")
+            self.workloads(chosen, executable, prefect)
         self.finish()
         if self.failures:
             raise BenchFailed(f"these workloads failed (see above): {', '.join(self.failures)}")
         return self.lines
 
-    def prefect_workloads(self, chosen: list[str]) -> None:
-        """flow and checkpoints, on one local Prefect server."""
-        say("Starting a local Prefect server for the flow and checkpoint workloads...")
-        with PrefectSide(self.settings, self.logs) as prefect:
-            for concurrency in self.options.concurrency if "flow" in chosen else ():
-                self.attempt(f"flow at concurrency {concurrency}", self.flow, concurrency, prefect)
-            if "checkpoints" in chosen:
-                self.attempt("checkpoints", self.checkpoints, prefect)
+    def workloads(
+        self, chosen: list[str], executable: Path | None, prefect: PrefectSide | None
+    ) -> None:
+        """Each chosen workload at each concurrency; robot and flow side by side."""
+        options = self.options
+        for name, step in (
+            ("http-floor", self.http_floor),
+            ("playwright-bare", lambda c: self.bare(c, executable)),
+        ):
+            for concurrency in options.concurrency if name in chosen else ():
+                self.attempt(f"{name} at concurrency {concurrency}", step, concurrency)
+        for concurrency in options.concurrency:
+            for round_ in range(1, options.rounds + 1):
+                self.round = round_
+                if "robot" in chosen:
+                    self.attempt(f"robot at concurrency {concurrency}", self.robot, concurrency)
+                if "flow" in chosen:
+                    assert prefect is not None
+                    self.attempt(
+                        f"flow at concurrency {concurrency}", self.flow, concurrency, prefect
+                    )
+        self.round = 1
+        if "checkpoints" in chosen:
+            assert prefect is not None
+            self.attempt("checkpoints", self.checkpoints, prefect)
 
     def attempt(self, what: str, step: Callable[..., None], *args: Any) -> None:
         """Run one workload; when it fails, say so with its traceback and go on."""
@@ -139,9 +160,12 @@ class Bench:
         if not self.lines:
             return
         print()
-        for row in table(self.lines):
+        shown = medians(self.lines)
+        if self.options.rounds > 1:
+            print(f"robot and flow: the median of {self.options.rounds} rounds (by cases/s)")
+        for row in table(shown):
             print(row)
-        found = ratios(self.lines)
+        found = ratios(shown)
         if found:
             print()
         for row in found:
@@ -229,6 +253,7 @@ class Bench:
             "set_aside": done.results.get("set_aside", 0),
             "failed": done.results.get("failed", 0),
             "load1": load,
+            "round": self.round,
             **done.extra,
         }
         expected = cases if self.options.sample == "routine" else len(self.routine)

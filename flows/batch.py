@@ -16,11 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playwright.async_api import Error as PlaywrightError
 from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import acreate_markdown_artifact, acreate_table_artifact
-from prefect.cache_policies import NO_CACHE
-from prefect.client.schemas.objects import State, TaskRun
 
 from checkpoints import processes
 from checkpoints.models import Checkpoint
@@ -34,12 +31,12 @@ from flows.benefits import publish_benefits
 from flows.checkpoint import start_checkpoint_run
 from flows.common import open_store, target_for
 from flows.crashpoints import crash_point
-from flows.lanes import Lanes
+from flows.lanes import Lanes, is_system_fault
 from flows.limits import session_slot
 from flows.parts import work_in_parts
 from flows.runtime import ACTING, DONE, open_checkpoint, rule_settings
 from flows.summary import BatchSummary, CaseOutcome
-from robots.errors import BusinessError, SystemFault
+from robots.errors import BusinessError
 from robots.pool import RobotPool
 from robots.session import BrowserSession
 
@@ -85,12 +82,12 @@ class _Batch:
 _BATCH: ContextVar[_Batch] = ContextVar("rpa_process_batch")
 
 
-def _is_system_fault(task: Any, task_run: TaskRun, state: State[Any]) -> bool:
-    """Retry only when the system failed; business reasons go to a person at once."""
-    return isinstance(state.data, SystemFault | PlaywrightError | StoreUnavailable)
-
-
-@task(name="list-open-cases", retries=2, retry_delay_seconds=[2, 10])
+@task(
+    name="list-open-cases",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=is_system_fault,
+)
 async def list_open_cases(limit: int | None) -> list[str]:
     """Log in and list the open cases of the process."""
     batch = _BATCH.get()
@@ -128,15 +125,8 @@ async def confirm_stopped_work(open_case_ids: list[str]) -> list[str]:
     return confirmed
 
 
-# No result persistence: the outcome is the batch's, in memory, and its summary is kept;
-# a file per case would cost time and hold personal data for nothing.
-@task(
-    name="handle-case",
-    task_run_name="case {case_id}",
-    retry_condition_fn=_is_system_fault,
-    persist_result=False,
-    cache_policy=NO_CACHE,
-)
+# Not a Prefect task: a task run per case cost the flow a third of its pace (flows/lanes.py
+# says what shows per case instead); the lanes try it again after a system fault.
 async def handle_case(case_id: str, lane: int) -> CaseOutcome:
     """Read and route one case; do the work when routine, else set it aside for a person."""
     batch = _BATCH.get()

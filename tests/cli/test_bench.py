@@ -110,3 +110,34 @@ def test_bench_refuses_unknown_workloads_in_one_line(tmp_path: Path) -> None:
         "robot, flow, checkpoints, memory"
     ]
     assert not out.exists()
+
+
+def test_rounds_alternate_and_the_table_shows_each_workloads_median_round(
+    tmp_path: Path,
+) -> None:
+    done, out = _bench(
+        tmp_path, "--cases", "2", "--concurrency", "1", "--only", "robot", "--rounds", "3"
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    written = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(line["name"], line["round"]) for line in written] == [
+        ("robot", 1),
+        ("robot", 2),
+        ("robot", 3),
+    ]
+    rows = [row for row in done.stdout.splitlines() if row.split()[:2] == ["robot", "1"]]
+    assert len(rows) == 1, done.stdout
+    median = sorted(line["cases_per_s"] for line in written)[1]
+    assert f"{median:.2f}" in rows[0].split()
+    assert "the median of 3 rounds" in done.stdout
+
+
+def test_the_median_round_is_a_line_as_measured() -> None:
+    from bench.report import medians
+
+    def line(name: str, concurrency: int, rate: float) -> dict[str, Any]:
+        return {"name": name, "concurrency": concurrency, "cases_per_s": rate}
+
+    lines = [line("robot", 1, 5.0), line("flow", 1, 9.0), line("robot", 1, 7.0)]
+    lines += [line("flow", 1, 3.0), line("robot", 1, 6.0), line("robot", 4, 2.0)]
+    assert medians(lines) == [line("robot", 1, 6.0), line("flow", 1, 3.0), line("robot", 4, 2.0)]
