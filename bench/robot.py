@@ -2,7 +2,8 @@
 
 handle_case (flows/change_of_address/batch.py) finds its browser lanes and store
 through the running flow (flows/lanes.py); this is the same loop written out, calling
-the same functions in the same order, with every read and verification: per case the
+the same functions in the same order, with every read and verification: the inbox
+listed first (list_open_cases), then per case the
 claim in the store and the lane's page replaced every `recycle_every` cases
 (flows/lanes.py), the robot's read of the case, the check for a
 checkpoint a person already has, the robot's enrichment, the journal check for a
@@ -157,7 +158,16 @@ async def robot_work(
             RobotPool(session, lanes, lambda page: CaseSystemRobot(page, target)) as pool,
         ):
             loop = RobotLoop(pool, session, store, rules, settings, target.base_url)
-            await in_lanes(case_ids, lanes, work, progress, loop.run_case, loop.after_case)
+            # The inbox listed first, by the first lane, which then logs out: process_inbox's
+            # list-open-cases (the flow's unfinished-journal check is a store query).
+            listed = await pool.lane(0).robot.list_open_cases(None)
+            if sorted(listed) != sorted(case_ids):
+                raise RuntimeError(
+                    f"the inbox lists {len(listed)} open cases, the seed has {len(case_ids)}"
+                )
+            store.unfinished()
+            await pool.log_out(0)
+            await in_lanes(listed, lanes, work, progress, loop.run_case, loop.after_case)
             if before_close is not None:
                 before_close()
     finally:
