@@ -31,7 +31,7 @@ from flows.benefits import publish_benefits
 from flows.checkpoint import start_checkpoint_run
 from flows.common import open_store, target_for
 from flows.crashpoints import crash_point
-from flows.lanes import Lanes, is_system_fault
+from flows.lanes import Lanes, is_system_fault, log_done
 from flows.limits import session_slot
 from flows.parts import work_in_parts
 from flows.runtime import ACTING, DONE, open_checkpoint, rule_settings
@@ -169,9 +169,7 @@ async def handle_case(case_id: str, lane: int) -> CaseOutcome:
             "robot_seconds": round(time.monotonic() - started, 3),
         },
     )
-    get_run_logger().info(
-        "Case %s: %s (%s)", case_id, outcome.action, ", ".join(outcome.references)
-    )
+    log_done("Case %s: %s (%s)", case_id, outcome.action, ", ".join(outcome.references))
     return CaseOutcome(
         case_id=case_id,
         result="done",

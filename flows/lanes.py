@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +55,58 @@ HandOver = Callable[[Any, str, str, str, Path | None], Awaitable[str | CaseOutco
 
 An outcome instead of words when the case turned out done after all (the robot's last
 step went through before the fault hid it): then nothing goes to a person."""
+
+
+class DoneLines:
+    """The log lines of cases the robot finished, sent as one record every few seconds.
+
+    A record through Prefect's API log handler costs about 5 ms of Python (measured at
+    concurrency 4: the flow's pace went from 12.4 to 13.0 cases/s without the routine
+    lines); a batch of 10,000 routine cases would send 10,000. Grouped, each case keeps
+    its line in the batch run's log ("Done by the robot (3): FLY-… registered (…)"),
+    a faulted or set-aside case its own record at once.
+    """
+
+    def __init__(self, every_s: float = 2.0, most: int = 200) -> None:
+        self.every_s = every_s
+        self.most = most
+        self._lines: list[str] = []
+        self._since = time.monotonic()
+
+    def add(self, line: str) -> None:
+        self._lines.append(line)
+        if len(self._lines) >= self.most or time.monotonic() - self._since >= self.every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        self._since = time.monotonic()
+        if self._lines:
+            lines, self._lines = self._lines, []
+            get_run_logger().info("Done by the robot (%d):\n%s", len(lines), "\n".join(lines))
+
+
+_DONE_LINES: ContextVar[DoneLines | None] = ContextVar("rpa_done_lines", default=None)
+
+
+def log_done(message: str, *args: object) -> None:
+    """A case the robot finished: its line in the batch's next grouped record, or logged at
+    once outside a batch's lanes."""
+    lines = _DONE_LINES.get()
+    if lines is None:
+        get_run_logger().info(message, *args)
+    else:
+        lines.add(message % args)
+
+
+@contextlib.contextmanager
+def _grouped_done_lines() -> Iterator[None]:
+    lines = DoneLines()
+    token = _DONE_LINES.set(lines)
+    try:
+        yield
+    finally:
+        _DONE_LINES.reset(token)
+        lines.flush()
 
 
 @dataclass(frozen=True)
@@ -101,7 +155,8 @@ class Lanes:
                         await self.pool.recycle(index)
                 await self.pool.log_out(index)  # inside its slot: the session ends first
 
-        await asyncio.gather(*(lane_worker(lane.index) for lane in self.pool.lanes))
+        with _grouped_done_lines():
+            await asyncio.gather(*(lane_worker(lane.index) for lane in self.pool.lanes))
         await progress.finish()
         order = {case_id: n for n, case_id in enumerate(case_ids)}
         return sorted(outcomes, key=lambda o: order[o.case_id])

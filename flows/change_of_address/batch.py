@@ -32,7 +32,7 @@ from flows.change_of_address.robot import CaseSystemRobot
 from flows.checkpoint import PROCESS, start_checkpoint_run
 from flows.common import open_store, target_for
 from flows.crashpoints import crash_point
-from flows.lanes import Lanes, is_system_fault
+from flows.lanes import Lanes, is_system_fault, log_done
 from flows.limits import session_slot
 from flows.parts import work_in_parts
 from flows.summary import BatchSummary
@@ -164,7 +164,7 @@ async def _register(
             "robot_seconds": round(time.monotonic() - started, 3),
         },
     )
-    get_run_logger().info("Case %s registered (%s)", case_id, ", ".join(ids))
+    log_done("Case %s registered (%s)", case_id, ", ".join(ids))
     return CaseOutcome(
         case_id=case_id,
         result="registered",

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
 
 from checkpoints.models import Checkpoint
@@ -92,6 +93,21 @@ def test_the_prefect_ui_tells_the_story_of_a_batch_and_its_waiting_cases(
     assert re.fullmatch(r"change-of-address batch \d{4}-\d\d-\d\d \d\d:\d\d", batch.name)
     assert {"change-of-address", "batch", "outcome:set-aside"} <= set(batch.tags)
     waiting = artifacts_of(batch.id)["change-of-address-waiting"]
+
+    # Each case the robot finished has its line in the run's log, grouped a few seconds at
+    # a time (one API log record per group, not per case).
+    state = httpx.get(f"{sandbox.url}/api/state").json()
+    registered = sorted(n["case_id"] for n in state["notifications"] if n["status"] == "registered")
+    assert registered, "the sample has routine cases"
+
+    def done_lines() -> list[str]:
+        grouped = [log.message for log in logs_of(batch.id)]
+        grouped = [m for m in grouped if m.startswith("Done by the robot (")]
+        return [line for message in grouped for line in message.splitlines()[1:]]
+
+    wait_until(lambda: len(done_lines()) == len(registered), "the grouped log lines", timeout=30)
+    assert sorted(line.split()[1] for line in done_lines()) == registered
+    assert all(re.fullmatch(r"Case \S+ registered \(.+\)", line) for line in done_lines())
     for checkpoint in by_case.values():
         assert f"/runs/flow-run/{checkpoint.flow_run_id})" in waiting
         assert f"`{checkpoint.reasons[0].rule_id}`" in waiting
